@@ -1,0 +1,1 @@
+"""Calibration: history mode, moments and losses, fitting, sensitivity analysis."""

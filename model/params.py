@@ -1,0 +1,114 @@
+"""Behavioural parameters: specs (default, range, unit, rationale) and per-run value sets.
+
+Defaults come from model/data/parameters.yaml; a calibrated file (model/data/calibrated.yaml),
+when present, replaces them. Per-sector assumptions are returned as arrays in SECTOR_IDS order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from .data import load_yaml
+from .sectors import SECTOR_IDS
+
+PARAMETERS_FILE = "parameters.yaml"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One free behavioural parameter."""
+
+    name: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    why: str
+
+
+@cache
+def param_specs() -> dict[str, ParamSpec]:
+    """Free parameters by name, in file order."""
+    free = load_yaml(PARAMETERS_FILE)["free"]
+    return {
+        name: ParamSpec(name, float(s["value"]), float(s["low"]), float(s["high"]), s["unit"], s["why"])
+        for name, s in free.items()
+    }
+
+
+class Params(Mapping[str, float]):
+    """A complete set of behavioural parameter values; attribute access: `p.sigma_ref`."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, float] | None = None, **overrides: float) -> None:
+        specs = param_specs()
+        merged = {k: s.value for k, s in specs.items()}
+        for key, val in {**(values or {}), **overrides}.items():
+            if key not in specs:
+                raise KeyError(f"unknown parameter {key!r}")
+            merged[key] = float(val)
+        object.__setattr__(self, "_values", merged)
+
+    def __getattr__(self, name: str) -> float:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, key: str) -> float:
+        return self._values[key]
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def replace(self, **overrides: float) -> Params:
+        """A copy with some values changed."""
+        return Params(self._values, **overrides)
+
+    def trend(self) -> np.ndarray:
+        """Sector demand trends (1/yr) in SECTOR_IDS order."""
+        return np.array([self._values[f"trend_{s}"] for s in SECTOR_IDS])
+
+    def __repr__(self) -> str:
+        return f"Params({self._values!r})"
+
+
+def default_params() -> Params:
+    """Parameters every scenario uses unless it overrides them (calibrated if available)."""
+    from .calibration.store import calibrated_point  # late import: calibration is optional
+
+    return Params(calibrated_point())
+
+
+@cache
+def sector_assumptions() -> dict[str, np.ndarray]:
+    """Per-sector assumptions as arrays in SECTOR_IDS order: firm_share, rd_intensity,
+    output_per_worker (yuan/yr per person), va_ratio, margin."""
+    table: dict[str, Any] = load_yaml(PARAMETERS_FILE)["sectors"]
+    keys = table[SECTOR_IDS[0]].keys()
+    return {k: np.array([float(table[s][k]) for s in SECTOR_IDS]) for k in keys}
+
+
+@cache
+def population_assumptions() -> dict[str, float]:
+    """Assumptions for building the initial population (zipf_alpha, size_sigma, ...)."""
+    return {k: float(v["value"]) for k, v in load_yaml(PARAMETERS_FILE)["population"].items()}
+
+
+def apply_uncertainties(params: Params, settings: Mapping[str, Any], rng: np.random.Generator) -> Params:
+    """Parameters with a scenario's uncertainty settings applied: a number fixes a value, a
+    range (object with `low`/`high`) is drawn uniformly with `rng`, in sorted-name order."""
+    overrides: dict[str, float] = {}
+    for name in sorted(settings):
+        val = settings[name]
+        overrides[name] = float(rng.uniform(val.low, val.high)) if hasattr(val, "low") else float(val)
+    return params.replace(**overrides) if overrides else params

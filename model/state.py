@@ -1,0 +1,72 @@
+"""Column stores for the hot state of firms and talent cohorts.
+
+The model steps these NumPy columns in bulk; each Mesa agent holds its row number and reads
+its attributes from them (see agents.py). Rows are never reused: a firm that exits keeps its
+row with `alive` False, so a row number identifies one firm for the whole run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FIRM_COLUMNS: dict[str, type] = {
+    "sector": np.int8,  # index into SECTOR_IDS
+    "output": np.float64,  # run rate, yuan/year
+    "cash": np.float64,  # yuan
+    "age": np.int32,  # quarters since founding or arrival
+    "productivity": np.float64,  # index, 1 at start
+    "rd_intensity": np.float64,  # R&D spending / output
+    "base_rd": np.float64,  # R&D intensity the firm would choose without rewards
+    "margin": np.float64,  # operating margin before interest
+    "high_tech": np.bool_,  # national high-tech enterprise status
+    "innovations": np.int32,  # innovations (IP) so far
+    "anchor": np.bool_,  # arrived as, or is, an anchor project / leading firm
+    "ramp_left": np.int32,  # quarters of ramp-up left (anchor projects)
+    "ramp_target": np.float64,  # full-ramp output, yuan/year
+    "has_vp": np.bool_,  # hosts a technology vice-president
+    "alive": np.bool_,
+}
+
+COHORT_COLUMNS: dict[str, type] = {
+    "field": np.int8,  # skill field = sector index
+    "level": np.int8,  # skill level 1 (junior) .. 3 (senior)
+    "persons": np.float64,  # persons in the cohort
+    "alive": np.bool_,
+}
+
+
+class ColumnStore:
+    """Growable struct-of-arrays; `store.output` is a view of the used rows."""
+
+    def __init__(self, columns: dict[str, type], capacity: int = 1024) -> None:
+        self._columns = columns
+        self._data = {name: np.zeros(max(capacity, 16), dtype=dt) for name, dt in columns.items()}
+        self.n = 0
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        data = self.__dict__.get("_data")
+        if data is None or name not in data:
+            raise AttributeError(name)
+        return data[name][: self.n]
+
+    def append(self, count: int, **values: np.ndarray | float) -> np.ndarray:
+        """Add `count` rows with the given column values (others zero); returns their rows."""
+        start, stop = self.n, self.n + count
+        capacity = len(self._data["alive"])
+        if stop > capacity:
+            new_cap = max(stop, 2 * capacity)
+            for name, arr in self._data.items():
+                grown = np.zeros(new_cap, dtype=arr.dtype)
+                grown[:start] = arr[:start]
+                self._data[name] = grown
+        for name, val in values.items():
+            if name not in self._columns:
+                raise KeyError(f"unknown column {name!r}")
+            self._data[name][start:stop] = val
+        self._data["alive"][start:stop] = True
+        self.n = stop
+        return np.arange(start, stop)
+
+    def live_rows(self) -> np.ndarray:
+        """Row numbers of living members."""
+        return np.flatnonzero(self.alive)
