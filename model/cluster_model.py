@@ -449,7 +449,13 @@ class ClusterModel(mesa.Model):
         rd_sigma = self.pop["rd_sigma"]
         rd = self.sector_rd[sector] * np.exp(rd_sigma * self.rng.standard_normal(n) - rd_sigma**2 / 2)
         return {"sector": sector, "output": output, "productivity": 1.0, "rd_intensity": rd, "base_rd": rd,
-                "margin": self.sector_margin[sector] + self.params.margin_sd * self.rng.standard_normal(n)}
+                "margin": self._draw_margins(sector, output)}
+
+    def _draw_margins(self, sector: np.ndarray, output: np.ndarray) -> np.ndarray:
+        """Operating margins: sector mean plus a spread that narrows with size like growth volatility."""
+        p = self.params
+        spread = p.margin_sd * growth.size_volatility(output * self.scale, 1.0, p.vol_size_beta, 0.0).clip(max=1.0)
+        return self.sector_margin[sector] + spread * self.rng.standard_normal(sector.size)
 
     def _talent_step(self, year_i: int, budgets: np.ndarray) -> None:
         p, tal, pol = self.params, self.policy_scenario.talent, self.policy_scenario.policy
