@@ -37,7 +37,9 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     denom = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def crossing_years(sectors: pd.DataFrame, threshold: float) -> pd.DataFrame:
@@ -101,13 +103,24 @@ def headline_table(summary: dict[str, Any]) -> str:
         lo, hi = c["p_ci95"]
         mark = "*" if c["target"] else " "
         cy = c["median_cross_year"]
-        rows.append((f"{mark}{sid}", f"{c['p_100bn_by_2025']:.2f}", f"[{lo:.2f}, {hi:.2f}]",
-                     f"{c['output_bn'][end]['p50']:.1f}", "-" if cy is None else str(cy)))
+        rows.append(
+            (
+                f"{mark}{sid}",
+                f"{c['p_100bn_by_2025']:.2f}",
+                f"[{lo:.2f}, {hi:.2f}]",
+                f"{c['output_bn'][end]['p50']:.1f}",
+                "-" if cy is None else str(cy),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
-             for r in rows]
+    lines = [
+        "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     lo, hi = summary["p_all_four_ci95"]
-    lines.append(f"P(all four targets >= 100bn by {end}) = {summary['p_all_four_targets']:.2f} [{lo:.2f}, {hi:.2f}]"
-                 f"   (* = 2025 target; {summary['runs']} runs, seed {summary['seed']})")
+    lines.append(
+        f"P(all four targets >= 100bn by {end}) = {summary['p_all_four_targets']:.2f} [{lo:.2f}, {hi:.2f}]"
+        f"   (* = 2025 target; {summary['runs']} runs, seed {summary['seed']})"
+    )
     return "\n".join(lines)

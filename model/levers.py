@@ -35,13 +35,16 @@ class Clusters(Strict):
 
     anchor_projects_per_year: dict[SectorId, NonNeg] = Field(
         default_factory=lambda: {"auto": 0.3, "ngit": 0.5, "biotech": 0.5, "xinchuang": 0.3, "robotics": 0.3},
-        description="major projects (fab, plant, drug factory) signed a year per sector; 2020: the zone's usual pace of 2-3 a year",
+        description="major projects (fab, plant, drug factory) signed a year per sector; "
+        "2020: the zone's usual pace of 2-3 a year",
     )
     anchor_investment_yuan: Annotated[float, Field(gt=0)] = Field(
         5.0e9, description="investment per anchor project, yuan; 2020-era projects were 2-10 bn"
     )
     suppliers_per_anchor: NonNeg = Field(10.0, description="supplier firms an anchor project pulls in (firms)")
-    land_per_anchor_ha: Annotated[float, Field(gt=0)] = Field(20.0, description="industrial land one project needs, hectares")
+    land_per_anchor_ha: Annotated[float, Field(gt=0)] = Field(
+        20.0, description="industrial land one project needs, hectares"
+    )
     sector_weights: dict[SectorId, NonNeg] = Field(
         default_factory=lambda: {s: 1.0 for s in SECTOR_IDS if s != "other"},
         description="targeting weights of the guidance fund and of subsidies by sector (relative; omitted = 0)",
@@ -51,13 +54,17 @@ class Clusters(Strict):
 class Ecosystem(Strict):
     """Measure 2, 创新生态: innovation centres, pilot bases, key technologies, tech VPs."""
 
-    innovation_centres: Count = Field(10, description="technology innovation centres (技术创新中心); 2020 ~10, plan '20+'")
+    innovation_centres: Count = Field(
+        10, description="technology innovation centres (技术创新中心); 2020 ~10, plan '20+'"
+    )
     pilot_bases: Count = Field(5, description="pilot-scale (中试) bases; 2020 ~5, plan '10+'")
     key_technologies: Count = Field(0, description="items on the key core technology list (白菜心工程); plan 10")
     key_technology_sectors: list[SectorId] = Field(
         default_factory=list, description="sectors the listed technologies serve (spread evenly)"
     )
-    tech_vp_per_year: NonNeg = Field(0.0, description="researchers placed as technology vice-presidents (科技副总), persons/yr")
+    tech_vp_per_year: NonNeg = Field(
+        0.0, description="researchers placed as technology vice-presidents (科技副总), persons/yr"
+    )
     innovation_fund_yuan_per_year: NonNeg = Field(
         0.0, description="technology innovation fund investing in start-ups, yuan/yr (on top of the special funds)"
     )
@@ -77,14 +84,20 @@ class UrbanScenarios(Strict):
         default_factory=dict,
         description="smart-city and government procurement beyond 2020 by the plan's end, yuan/yr per sector",
     )
-    smart_healthcare_yuan_per_year: NonNeg = Field(0.0, description="smart-healthcare spending beyond 2020 by the plan's end, yuan/yr")
+    smart_healthcare_yuan_per_year: NonNeg = Field(
+        0.0, description="smart-healthcare spending beyond 2020 by the plan's end, yuan/yr"
+    )
 
 
 class Talent(Strict):
     """Measure 4, 人才 ("three helps"): find, train, retain."""
 
-    programme_persons_per_year: NonNeg = Field(2000.0, description="talent brought in by programmes, persons/yr (help find)")
-    training_places_per_year: NonNeg = Field(5000.0, description="training places raising a skill level, persons/yr (help train)")
+    programme_persons_per_year: NonNeg = Field(
+        2000.0, description="talent brought in by programmes, persons/yr (help find)"
+    )
+    training_places_per_year: NonNeg = Field(
+        5000.0, description="training places raising a skill level, persons/yr (help train)"
+    )
     housing_units: NonNeg = Field(5000.0, description="talent housing units available (help retain)")
     school_places: NonNeg = Field(3000.0, description="school places for talents' children (help retain)")
 
@@ -120,14 +133,18 @@ class PolicySystem(Strict):
     private_leverage: NonNeg = Field(2.0, description="private venture yuan co-invested per guidance-fund yuan")
     equity_deal_yuan: Annotated[float, Field(gt=0)] = Field(3.0e7, description="guidance-fund ticket per firm, yuan")
     interest_subsidy_share: Share = Field(0.3, description="share of loan interest the subsidy covers")
-    rent_subsidy_share: Annotated[float, Field(ge=0, lt=1)] = Field(0.3, description="share of young firms' rent covered")
+    rent_subsidy_share: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.3, description="share of young firms' rent covered"
+    )
     rd_reward_rate: NonNeg = Field(0.1, description="reward per yuan of R&D-spending increase (yuan/yuan)")
     talent_subsidy_per_person_yuan: NonNeg = Field(5.0e4, description="subsidy per arriving skilled person, yuan")
     land_hectares_per_year: NonNeg = Field(100.0, description="industrial land supplied, hectares/yr")
     land_cost_reduction: Annotated[float, Field(ge=0, lt=1)] = Field(
         0.1, description="land-cost cut from flexible leasing and lease-then-transfer (share)"
     )
-    approval_months: Annotated[float, Field(gt=0)] = Field(6.0, description="months from signing to construction permit")
+    approval_months: Annotated[float, Field(gt=0)] = Field(
+        6.0, description="months from signing to construction permit"
+    )
 
 
 class Range(Strict):
@@ -162,7 +179,9 @@ class Uncertainties(Strict):
         False, description="draw each sector's 2020 output from its published range (zone_facts.yaml)"
     )
     shocks: list[Shock] = Field(default_factory=list)
-    talent_outflow_shock: NonNeg = Field(0.0, description="extra attrition per year on top of the behavioural rate (1/yr)")
+    talent_outflow_shock: NonNeg = Field(
+        0.0, description="extra attrition per year on top of the behavioural rate (1/yr)"
+    )
 
 
 class Levers(Strict):

@@ -55,7 +55,12 @@ class Params(Mapping[str, float]):
             merged[key] = float(val)
         object.__setattr__(self, "_values", merged)
 
+    def __reduce__(self) -> tuple[type, tuple[dict[str, float]]]:
+        return (Params, (dict(self._values),))
+
     def __getattr__(self, name: str) -> float:
+        if name.startswith("_"):  # not a parameter (and not set yet while unpickling)
+            raise AttributeError(name)
         try:
             return self._values[name]
         except KeyError:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from .data import yaml_load
 from .levers import Levers, Range, Uncertainties
 from .params import param_specs
 
@@ -46,9 +47,7 @@ class Scenario(Levers):
                 raise ValueError(f"uncertainties.parameters.{key}: unknown parameter; allowed: {', '.join(specs)}")
             if isinstance(val, Range) and (val.low < specs[key].low or val.high > specs[key].high):
                 spec = specs[key]
-                raise ValueError(
-                    f"uncertainties.parameters.{key}: range must lie within [{spec.low:g}, {spec.high:g}]"
-                )
+                raise ValueError(f"uncertainties.parameters.{key}: range must lie within [{spec.low:g}, {spec.high:g}]")
         return self
 
     @property
@@ -79,7 +78,7 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def _read_mapping(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
     if path in chain:
-        raise ScenarioError(f"{path}: inherits: circular inheritance ({' -> '.join(map(str, chain + (path,)))})")
+        raise ScenarioError(f"{path}: inherits: circular inheritance ({' -> '.join(map(str, (*chain, path)))})")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -87,7 +86,7 @@ def _read_mapping(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], 
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "?"
@@ -99,7 +98,7 @@ def _read_mapping(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], 
         return raw, text
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: inherits: must be a file name, got {parent!r}")
-    base, base_text = _read_mapping((path.parent / parent).resolve(), chain + (path,))
+    base, base_text = _read_mapping((path.parent / parent).resolve(), (*chain, path))
     return _deep_merge(base, raw), base_text + "\n---\n" + text
 
 

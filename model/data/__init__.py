@@ -7,6 +7,7 @@ behavioural assumptions (with rationale and range). Nothing else in the code rep
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -16,6 +17,29 @@ import yaml
 DATA_PACKAGE = "model.data"
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads YAML 1.2 floats such as `1.0e9` (YAML 1.1 wants `1.0e+9`)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def yaml_load(text: str | bytes) -> object:
+    """Parse YAML safely, reading `1e9`-style numbers as floats."""
+    return yaml.load(text, Loader=_Loader)
+
+
 def _read(name: str) -> bytes:
     return resources.files(DATA_PACKAGE).joinpath(name).read_bytes()
 
@@ -23,7 +47,7 @@ def _read(name: str) -> bytes:
 @cache
 def load_yaml(name: str) -> dict[str, Any]:
     """Parsed content of a YAML file in model/data (cached; treat as read-only)."""
-    return yaml.safe_load(_read(name))
+    return yaml_load(_read(name))  # type: ignore[return-value]
 
 
 def file_sha256(name: str) -> str:

@@ -1,0 +1,110 @@
+"""The 2020 start state reproduces the data file: sector outputs, industrial output, GDP,
+firm and high-tech counts, the Benz anchor; agents are real Mesa agents."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pytest
+
+from model.agents import Firm, TalentCohort
+from model.cluster_model import ClusterModel
+from model.data import fact, facts
+from model.params import sector_assumptions
+from model.sectors import INDUSTRIAL_MASK, SECTOR_IDS
+
+
+@pytest.fixture(scope="module")
+def full() -> ClusterModel:
+    return ClusterModel(rng=7)  # full scale: one agent per firm
+
+
+def test_sector_outputs_match_central_estimates(full: ClusterModel) -> None:
+    expected = np.array([fact("sectors", s, "output_2020") for s in SECTOR_IDS])
+    np.testing.assert_allclose(full.sector_output(), expected, rtol=0.01)
+    np.testing.assert_allclose(full.record.sector_output[0], expected, rtol=0.01)
+
+
+def test_industrial_output_and_gdp_match_2020(full: ClusterModel) -> None:
+    zone = full.record.zone
+    assert zone["industrial_output"][0] == pytest.approx(fact("zone", "industrial_output_yuan", 2020), rel=0.01)
+    assert zone["gdp"][0] == pytest.approx(fact("zone", "gdp_yuan", 2020), rel=0.01)
+    # the four leading industries' share matches the published ~94% (over 93%)
+    four = full.sector_output()[[SECTOR_IDS.index(s) for s in ("auto", "ngit", "biotech", "robotics")]].sum()
+    assert four / zone["industrial_output"][0] > fact("zone", "four_leading_share_2020") - 0.01
+
+
+def test_gdp_mapping_uses_value_added_ratios(full: ClusterModel) -> None:
+    va = sector_assumptions()["va_ratio"]
+    rest = fact("zone", "gdp_yuan", 2020) - va @ full.sector_output()
+    assert 0 < rest < fact("zone", "gdp_yuan", 2020) / 2  # the clusters carry most of GDP
+
+
+def test_firm_and_high_tech_counts(full: ClusterModel) -> None:
+    firms = full.agents_by_type[Firm]
+    assert len(firms) == fact("zone", "firms", 2020) >= 30000
+    assert sum(1 for a in firms if a.high_tech) == fact("zone", "high_tech_firms", 2020)
+    assert full.record.zone["high_tech_firms"][0] == fact("zone", "high_tech_firms", 2020)
+
+
+def test_benz_anchor_and_concentration(full: ClusterModel) -> None:
+    benz = facts()["sectors"]["auto"]["known_firms"][0]["output_2020"]["value"]
+    auto = np.array([a.output for a in full.agents_by_type[Firm] if a.sector == "auto"])
+    assert auto.max() == pytest.approx(benz)
+    assert auto.max() / auto.sum() > 0.6  # one anchor carries most of the cluster
+    outputs = np.array([a.output for a in full.agents_by_type[Firm]])
+    top1pct = np.sort(outputs)[-len(outputs) // 100 :].sum() / outputs.sum()
+    assert top1pct > 0.5  # heavy tail: the largest 1% of firms make most of the output
+
+
+def test_industrial_flags_cover_industrial_output() -> None:
+    total = sum(fact("sectors", s, "output_2020") for s, ind in zip(SECTOR_IDS, INDUSTRIAL_MASK, strict=True) if ind)
+    assert total == pytest.approx(fact("zone", "industrial_output_yuan", 2020), rel=1e-6)
+
+
+def test_scale_keeps_totals_and_shrinks_counts() -> None:
+    small = ClusterModel(rng=1, scale=0.05)
+    np.testing.assert_allclose(
+        small.sector_output().sum(),
+        fact("zone", "industrial_output_yuan", 2020)
+        + fact("sectors", "industrial_internet", "output_2020")
+        + fact("sectors", "xinchuang", "output_2020"),
+        rtol=1e-6,
+    )
+    assert len(small.agents_by_type[Firm]) == round(0.05 * fact("zone", "firms", 2020))
+    assert small.record.sector_firms[0].sum() == pytest.approx(fact("zone", "firms", 2020))
+
+
+def test_agents_are_mesa_agents_and_talent_pool_matches_demand(full: ClusterModel) -> None:
+    firm = next(iter(full.agents_by_type[Firm]))
+    assert isinstance(firm, mesa.Agent) and firm.model is full
+    assert firm.stage in {"startup", "growth", "large", "anchor"}
+    cohorts = full.agents_by_type[TalentCohort]
+    persons = sum(c.persons for c in cohorts)
+    employees = full.record.sector_employees[0].sum()
+    assert persons == pytest.approx(employees / (1 - full.pop["slack_share"]), rel=0.02)
+    assert {c.level for c in cohorts} == {1, 2, 3}
+
+
+def test_exited_firms_are_removed_from_mesa() -> None:
+    m = ClusterModel(rng=3, scale=0.05)
+    for _ in range(8):
+        m.step()
+    alive = int(m.firms.alive.sum())
+    assert len(m.agents_by_type[Firm]) == alive
+    assert m.record.zone["exits"][1] > 0
+    assert all(m.firms.alive[a.row] for a in m.agents_by_type[Firm])
+
+
+def test_datacollector_reporters_see_agents() -> None:
+    m = ClusterModel(rng=5, scale=0.02)
+    dc = mesa.DataCollector(
+        model_reporters={"firms": lambda mm: len(mm.agents_by_type[Firm])},
+        agenttype_reporters={Firm: {"output": "output"}},
+    )
+    dc.collect(m)
+    m.step()
+    dc.collect(m)
+    frame = dc.get_model_vars_dataframe()
+    assert list(frame["firms"]) == [round(0.02 * fact("zone", "firms", 2020)), len(m.agents_by_type[Firm])]
+    assert dc.get_agenttype_vars_dataframe(Firm)["output"].sum() > 0
