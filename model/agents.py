@@ -9,10 +9,13 @@ portfolio, the bank's lending terms.
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
+from mesa.agentset import _HardKeyAgentSet
+from mesa.experimental.mesa_signals import ModelSignals
 
 from .mechanisms import funding, growth, talent
 from .sectors import SECTOR_IDS
@@ -33,7 +36,27 @@ def _column(store: str, name: str, doc: str) -> property:
     return property(get, doc=doc)
 
 
-class Firm(mesa.Agent):
+class _RowAgent(mesa.Agent):
+    """An agent whose state is a row of a column store; created in bulk (`_create_bulk`)."""
+
+    row: int
+
+    def remove(self) -> None:
+        """Remove the agent from the model (as `mesa.Agent.remove`, with a fast path when
+        nothing observes agent removals)."""
+        model = self.model
+        if (
+            self._datasets
+            or model._batch_context is not None
+            or model._has_subscribers("agents", ModelSignals.AGENT_REMOVED)
+        ):
+            super().remove()
+            return
+        model._agents_by_type[type(self)]._agents.pop(self, None)
+        model._all_agents._agents.pop(self, None)
+
+
+class Firm(_RowAgent):
     """A firm of the zone (one agent per firm at scale 1)."""
 
     def __init__(self, model: ClusterModel, row: int) -> None:
@@ -73,7 +96,7 @@ class Firm(mesa.Agent):
         return "large" if f.output[self.row] >= LARGE_OUTPUT else "growth"
 
 
-class TalentCohort(mesa.Agent):
+class TalentCohort(_RowAgent):
     """A group of skilled workers who share a skill field and level (persons per agent is
     the model's `persons_per_agent`)."""
 
@@ -137,11 +160,61 @@ class Bank(mesa.Agent):
         return growth.credit_headroom(output, self.loan_to_output, self.rate, effective_rate, self.elasticity, dt)
 
 
+def _bulk_ok(model: mesa.Model, cls: type[mesa.Agent]) -> bool:
+    """Whether agents of `cls` can be registered in bulk: nothing observes agent additions and
+    no data registry tracks the class, so `mesa.Agent.__init__` would do nothing beyond the
+    bookkeeping that `_create_bulk` repeats."""
+    return (
+        not cls._datasets
+        and model._batch_context is None
+        and not model._has_subscribers("agents", ModelSignals.AGENT_ADDED)
+    )
+
+
+def _create_bulk[T: mesa.Agent](model: ClusterModel, cls: type[T], rows: np.ndarray) -> list[T]:
+    """One `cls(model, row)` agent per row, registered with the model in one go.
+
+    Equivalent to calling `cls(model, row)` for each row (same unique ids, same order in
+    `model.agents` and `model.agents_by_type[cls]`), but about six times cheaper: Mesa's
+    per-agent registration (signal wrapper, debug log, two set insertions) dominates the
+    cost of a full-scale run, which creates ~60,000 firm agents. Falls back to the plain
+    constructor whenever something observes agent additions.
+    """
+    rows_list = rows.tolist()
+    if not _bulk_ok(model, cls):
+        return [cls(model, r) for r in rows_list]
+    new = object.__new__
+    first = model.agent_id_counter
+    agents = []
+    append = agents.append
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the new agents hold no cycles; collections would rescan the whole heap
+    try:
+        for uid, row in enumerate(rows_list, start=first):
+            a = new(cls)
+            a.model = model
+            a.unique_id = uid
+            a.pos = None
+            a.row = row
+            append(a)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    model.agent_id_counter = first + len(agents)
+    model._all_agents._agents.update(dict.fromkeys(agents))
+    by_type = model._agents_by_type
+    if cls in by_type:
+        by_type[cls]._agents.update(dict.fromkeys(agents))
+    elif agents:
+        by_type[cls] = _HardKeyAgentSet(agents, random=model.random)
+    return agents
+
+
 def create_firms(model: ClusterModel, rows: np.ndarray) -> list[Firm]:
-    """Create one Firm agent per row (in bulk; Mesa agent creation is the main cost)."""
-    return [Firm(model, int(r)) for r in rows]
+    """Create one Firm agent per row, in bulk (see `_create_bulk`)."""
+    return _create_bulk(model, Firm, rows)
 
 
 def create_cohorts(model: ClusterModel, rows: np.ndarray) -> list[TalentCohort]:
-    """Create one TalentCohort agent per row."""
-    return [TalentCohort(model, int(r)) for r in rows]
+    """Create one TalentCohort agent per row, in bulk."""
+    return _create_bulk(model, TalentCohort, rows)
