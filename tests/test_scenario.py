@@ -100,3 +100,29 @@ def test_inheritance_overrides_key_by_key(tmp_path: Path) -> None:
     (tmp_path / "loop.yaml").write_text("inherits: loop.yaml\n")
     with pytest.raises(ScenarioError, match="circular"):
         load_scenario(tmp_path / "loop.yaml")
+
+
+ALL_SCENARIOS = sorted(SCENARIOS.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", ALL_SCENARIOS, ids=[p.stem for p in ALL_SCENARIOS])
+def test_every_shipped_scenario_validates_and_runs(path: Path) -> None:
+    from model.cluster_model import ClusterModel
+
+    sc = load_scenario(path).scenario
+    assert sc.name == path.stem
+    if sc.start_year != 2020:
+        return  # history scenarios start from their own state (tests/test_calibration.py)
+    model = ClusterModel(sc, rng=1, scale=0.02)
+    for _ in range(4):
+        model.step()
+    assert model.record.sector_output[1].sum() > 0
+    ledger = model.government.ledger
+    assert ledger.paid[0].sum() <= sc.policy.special_funds_yuan_per_year + sc.ecosystem.innovation_fund_yuan_per_year
+
+
+def test_stress_scenarios_inherit_five_measures() -> None:
+    five = load_scenario(SCENARIOS / "five_measures.yaml").scenario
+    cut = load_scenario(SCENARIOS / "stress_funding_cut.yaml").scenario
+    assert cut.policy.special_funds_yuan_per_year == five.policy.special_funds_yuan_per_year / 2
+    assert cut.ecosystem == five.ecosystem and cut.talent == five.talent
