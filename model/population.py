@@ -14,6 +14,9 @@ import numpy as np
 from .data import fact, fact_range, facts
 from .sectors import SECTOR_IDS
 
+START_YEARS = (2015, 2020)
+"""Years whose end state the data file describes: 2015 (history mode) and 2020 (projections)."""
+
 
 @dataclass(frozen=True)
 class StartState:
@@ -28,18 +31,22 @@ class StartState:
 
     @classmethod
     def from_facts(cls, year: int = 2020) -> StartState:
-        """The calibrated 2020 state from zone_facts.yaml (central estimates)."""
-        if year != 2020:
-            raise ValueError("only the 2020 start state is built from the facts; see calibration.history for 2015")
+        """The state at the end of `year` from zone_facts.yaml (central estimates).
+
+        2020: the calibrated projection start. 2015: the history-mode start (calibration), built
+        from the 2015 figures; its sector outputs and firm count are derived in the data file
+        (each entry states its basis), see model/calibration/history.py.
+        """
+        if year not in START_YEARS:
+            raise ValueError(f"start states exist for {', '.join(map(str, START_YEARS))} only, got {year}")
         sectors = facts()["sectors"]
+        key = f"output_{year}"
         known = tuple(
-            (i, float(k["output_2020"]["value"]))
-            for i, s in enumerate(SECTOR_IDS)
-            for k in sectors[s].get("known_firms", [])
+            (i, float(k[key]["value"])) for i, s in enumerate(SECTOR_IDS) for k in sectors[s].get("known_firms", [])
         )
         return cls(
             year=year,
-            sector_output=np.array([fact("sectors", s, "output_2020") for s in SECTOR_IDS]),
+            sector_output=np.array([fact("sectors", s, key) for s in SECTOR_IDS]),
             firms=int(fact("zone", "firms", year)),
             high_tech_firms=int(fact("zone", "high_tech_firms", year)),
             gdp=fact("zone", "gdp_yuan", year),
@@ -47,10 +54,13 @@ class StartState:
         )
 
     def with_sampled_outputs(self, rng: np.random.Generator) -> StartState:
-        """A copy whose sector outputs are drawn uniformly from their published 2020 ranges."""
+        """A copy whose sector outputs are drawn uniformly from their published 2020 ranges
+        (for another start year: the same relative ranges around its own central values)."""
         lo, hi = np.array([fact_range("sectors", s, "output_2020") for s in SECTOR_IDS]).T
+        central = np.array([fact("sectors", s, "output_2020") for s in SECTOR_IDS])
+        rel = self.sector_output / central
         return StartState(
-            self.year, rng.uniform(lo, hi), self.firms, self.high_tech_firms, self.gdp, self.known_firms
+            self.year, rng.uniform(lo * rel, hi * rel), self.firms, self.high_tech_firms, self.gdp, self.known_firms
         )
 
 

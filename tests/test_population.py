@@ -147,7 +147,7 @@ def test_start_state_from_facts_and_sampling():
     assert st.sector_output[SECTOR_IDS.index("auto")] == pytest.approx(240.0e9)
     assert (SECTOR_IDS.index("auto"), 169.7e9) in st.known_firms  # Beijing Benz
     with pytest.raises(ValueError):
-        StartState.from_facts(2015)
+        StartState.from_facts(2017)  # only 2015 (history mode) and 2020 exist
     sampled = st.with_sampled_outputs(np.random.default_rng(10))
     # published ranges: auto 200-260 bn, xinchuang 5-30 bn
     assert 200.0e9 <= sampled.sector_output[SECTOR_IDS.index("auto")] <= 260.0e9
