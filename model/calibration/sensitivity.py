@@ -1,0 +1,562 @@
+"""Global sensitivity analysis (SALib): Morris screening, then Sobol first-order and total indices.
+
+Inputs are the free behavioural parameters (their [low, high] ranges in
+model/data/parameters.yaml) and the main policy levers (`LEVER_RANGES` below: the one place
+their ranges and units are defined). A design point is a dict {input name: value}; levers are
+named `lever.<name>` and given in the display unit of `LEVER_RANGES` (e.g. bn yuan/yr).
+`design_point_run` turns a design point into the (Scenario, Params) pair a replication runs.
+
+Outcomes at each design point are estimated from R replications that use the same seeds at
+every point (common random numbers, `SeedSequence(seed).spawn(R)`): P(each target cluster >=
+100 bn by the end year), mean end-year output per target cluster (bn yuan) and P(all four).
+Design points are evaluated in chunks of fixed size on a process pool; each point's result
+depends only on the point and the seeds, so the indices do not depend on the worker count.
+
+With `method="both"`, Morris screens every input; Sobol then runs on the `sobol_top` inputs
+with the largest normalised Morris mu* (the rest stay at their nominal values).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import threshold_yuan
+from ..ensemble import RunSettings, run_replication
+from ..io import write_atomic, write_json
+from ..params import Params, default_params, param_specs
+from ..scenario import Scenario
+from ..sectors import SECTOR_INDEX, TARGET_SECTORS
+
+BN = 1e9
+LEVER_PREFIX = "lever."
+POINTS_PER_TASK = 8
+"""Design points per task sent to a worker (fixed: results never depend on it anyway)."""
+
+Method = Literal["morris", "sobol", "both"]
+
+
+@dataclass(frozen=True)
+class LeverRange:
+    """A policy lever varied by the sensitivity analysis.
+
+    path: where it sits in the scenario (measure section, field); value in the model's unit =
+    design value x factor. `anchor_projects_per_year` sets the rate of every target sector."""
+
+    name: str
+    path: tuple[str, str]
+    low: float
+    high: float
+    unit: str
+    factor: float = 1.0
+    integer: bool = False
+    why: str = ""
+
+
+LEVER_RANGES: tuple[LeverRange, ...] = (
+    LeverRange(
+        "special_funds_bn",
+        ("policy", "special_funds_yuan_per_year"),
+        0.0,
+        20.0,
+        "bn yuan/yr",
+        BN,
+        why="2020 plan: over 10 bn a year; from none to double",
+    ),
+    LeverRange(
+        "anchor_projects_per_target",
+        ("clusters", "anchor_projects_per_year"),
+        0.0,
+        2.0,
+        "projects/yr per target sector",
+        why="2020 pace 0.3-0.5 per sector; up to two fabs/plants a year",
+    ),
+    LeverRange(
+        "anchor_investment_bn",
+        ("clusters", "anchor_investment_yuan"),
+        2.0,
+        10.0,
+        "bn yuan per project",
+        BN,
+        why="2020-era projects were 2-10 bn",
+    ),
+    LeverRange(
+        "innovation_centres",
+        ("ecosystem", "innovation_centres"),
+        0.0,
+        40.0,
+        "centres",
+        integer=True,
+        why="2020 ~10, plan '20+'",
+    ),
+    LeverRange(
+        "tech_vp_per_year",
+        ("ecosystem", "tech_vp_per_year"),
+        0.0,
+        500.0,
+        "persons/yr",
+        why="technology vice-presidents placed in firms",
+    ),
+    LeverRange(
+        "training_places_per_year",
+        ("talent", "training_places_per_year"),
+        0.0,
+        20000.0,
+        "persons/yr",
+        why="2020 ~5,000",
+    ),
+    LeverRange(
+        "programme_persons_per_year",
+        ("talent", "programme_persons_per_year"),
+        0.0,
+        10000.0,
+        "persons/yr",
+        why="2020 ~2,000 brought in by talent programmes",
+    ),
+    LeverRange(
+        "land_cost_reduction", ("policy", "land_cost_reduction"), 0.0, 0.5, "share", why="2020 ~0.1 (flexible leasing)"
+    ),
+    LeverRange("approval_months", ("policy", "approval_months"), 2.0, 12.0, "months", why="2020 ~6 months"),
+    LeverRange(
+        "rd_reward_rate", ("policy", "rd_reward_rate"), 0.0, 0.5, "yuan per yuan of R&D increase", why="2020 ~0.1"
+    ),
+    LeverRange(
+        "road_km",
+        ("urban_scenarios", "autonomous_driving_road_km"),
+        22.1,
+        300.0,
+        "equipped road-km",
+        why="phase 1 (2020) 22.1 km; a city-wide zone a few hundred km",
+    ),
+)
+LEVERS_BY_NAME = {LEVER_PREFIX + lv.name: lv for lv in LEVER_RANGES}
+
+
+# ---------------------------------------------------------------------- inputs and design points
+@dataclass(frozen=True)
+class Input:
+    """One input of the design: a behavioural parameter or a lever."""
+
+    name: str
+    kind: Literal["param", "lever"]
+    low: float
+    high: float
+    unit: str
+
+
+def all_inputs() -> list[Input]:
+    """Every input the analysis can vary: parameters (file order), then levers."""
+    params = [Input(s.name, "param", s.low, s.high, s.unit) for s in param_specs().values()]
+    levers = [Input(name, "lever", lv.low, lv.high, lv.unit) for name, lv in LEVERS_BY_NAME.items()]
+    return params + levers
+
+
+def select_inputs(names: Sequence[str] | None = None) -> list[Input]:
+    """Inputs by name (all when None); raises ValueError naming an unknown one."""
+    inputs = all_inputs()
+    if not names:
+        return inputs
+    by_name = {i.name: i for i in inputs}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ValueError(f"unknown input {unknown[0]!r}; allowed: parameter names or {', '.join(LEVERS_BY_NAME)}")
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def lever_value(scenario: Scenario, lever: LeverRange) -> float:
+    """The scenario's value of a lever in the lever's display unit (its nominal value)."""
+    section, key = lever.path
+    val = getattr(getattr(scenario, section), key)
+    if isinstance(val, dict):  # anchor projects: mean rate over the target sectors
+        val = float(np.mean([val.get(s, 0.0) for s in TARGET_SECTORS]))
+    return float(val) / lever.factor
+
+
+def nominal_point(scenario: Scenario, params: Params | None = None) -> dict[str, float]:
+    """The values inputs keep when they are not varied: the scenario's levers and the default
+    (calibrated, if available) parameters."""
+    params = params if params is not None else default_params()
+    point = dict(params)
+    point.update({name: lever_value(scenario, lv) for name, lv in LEVERS_BY_NAME.items()})
+    return point
+
+
+def design_point_run(base: Scenario, point: dict[str, float]) -> tuple[Scenario, Params]:
+    """Map a design point ({parameter or `lever.<name>`: value}) to the scenario and parameters
+    a replication runs with. Unspecified inputs keep the scenario's levers and the default
+    parameters; parameters the point sets are removed from the scenario's sampled
+    uncertainties, so the design value is the one used."""
+    data = base.model_dump(mode="python")
+    overrides: dict[str, float] = {}
+    for name, value in point.items():
+        lever = LEVERS_BY_NAME.get(name)
+        if lever is None:
+            overrides[name] = float(value)
+            continue
+        section, key = lever.path
+        v = round(value) if lever.integer else float(value)
+        if key == "anchor_projects_per_year":
+            data[section][key] = {**data[section][key], **{s: v for s in TARGET_SECTORS}}
+        else:
+            data[section][key] = v * lever.factor
+    unc = data["uncertainties"]["parameters"]
+    data["uncertainties"]["parameters"] = {k: v for k, v in unc.items() if k not in overrides}
+    return Scenario.model_validate(data), default_params().replace(**overrides)
+
+
+# ---------------------------------------------------------------------- outcomes at design points
+def outcome_names(end_year: int) -> list[str]:
+    return (
+        [f"p_100bn:{s}" for s in TARGET_SECTORS]
+        + [f"output_{end_year}_bn:{s}" for s in TARGET_SECTORS]
+        + ["p_all_four"]
+    )
+
+
+def evaluate_point(
+    base: Scenario, point: dict[str, float], seeds: Sequence[np.random.SeedSequence], scale: float
+) -> np.ndarray:
+    """Outcomes at one design point from len(seeds) replications (see `outcome_names`)."""
+    scenario, params = design_point_run(base, point)
+    settings = RunSettings(scale=scale, params=dict(params))
+    thr = threshold_yuan()
+    idx = [SECTOR_INDEX[s] for s in TARGET_SECTORS]
+    hits, ends = [], []
+    for seed in seeds:
+        rec = run_replication(scenario, seed, settings)
+        out = rec.sector_output[:, idx]  # years x target sectors
+        years = np.asarray(rec.years)
+        hits.append((out[years <= scenario.end_year] >= thr).any(axis=0))
+        ends.append(out[years == scenario.end_year][0])
+    hit = np.array(hits)
+    return np.concatenate([hit.mean(axis=0), np.mean(ends, axis=0) / BN, [hit.all(axis=1).mean()]])
+
+
+def _evaluate_chunk(
+    base: Scenario, points: list[dict[str, float]], seeds: list[np.random.SeedSequence], scale: float
+) -> np.ndarray:
+    return np.array([evaluate_point(base, p, seeds, scale) for p in points])
+
+
+def evaluate_design(
+    base: Scenario,
+    names: Sequence[str],
+    X: np.ndarray,
+    *,
+    runs_per_point: int,
+    seed: int,
+    scale: float,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Outcomes (rows of X x outcomes) of a design; X's columns are the inputs `names`; inputs
+    not in `names` keep the scenario's levers and the default parameters."""
+    seeds = np.random.SeedSequence(seed).spawn(runs_per_point)
+    points = [dict(zip(names, map(float, row), strict=True)) for row in X]
+    chunks = [points[i : i + POINTS_PER_TASK] for i in range(0, len(points), POINTS_PER_TASK)]
+    results: list[np.ndarray] = []
+    if workers <= 1:
+        for c in chunks:
+            results.append(_evaluate_chunk(base, c, seeds, scale))
+            if progress:
+                progress(len(c))
+    else:
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            n = len(chunks)
+            for res in pool.map(_evaluate_chunk, [base] * n, chunks, [seeds] * n, [scale] * n):
+                results.append(res)
+                if progress:
+                    progress(len(res))
+    return np.concatenate(results, axis=0)
+
+
+# ---------------------------------------------------------------------- SALib wrappers
+def problem(inputs: Sequence[Input]) -> dict[str, Any]:
+    return {
+        "num_vars": len(inputs),
+        "names": [i.name for i in inputs],
+        "bounds": [[i.low, i.high] for i in inputs],
+    }
+
+
+def _varies(y: np.ndarray) -> bool:
+    return bool(np.isfinite(y).all() and np.ptp(y) > 0)
+
+
+def morris_sample(prob: dict[str, Any], trajectories: int, seed: int, levels: int = 4) -> np.ndarray:
+    from SALib.sample import morris
+
+    return morris.sample(prob, trajectories, num_levels=levels, seed=seed)
+
+
+def morris_indices(
+    prob: dict[str, Any], X: np.ndarray, Y: np.ndarray, outcomes: Sequence[str], seed: int, levels: int = 4
+) -> pd.DataFrame:
+    """Morris mu*, its 95% bootstrap interval, mu and sigma per (outcome, input)."""
+    from SALib.analyze import morris
+
+    rows = []
+    for j, outcome in enumerate(outcomes):
+        y = Y[:, j]
+        if not _varies(y):
+            continue  # constant outcome over the design: no information
+        res = morris.analyze(prob, X, y, num_levels=levels, seed=seed)
+        top = float(np.max(res["mu_star"])) or 1.0
+        for k, name in enumerate(prob["names"]):
+            rows.append(
+                {
+                    "method": "morris",
+                    "outcome": outcome,
+                    "input": name,
+                    "mu_star": float(res["mu_star"][k]),
+                    "mu_star_conf": float(res["mu_star_conf"][k]),
+                    "mu": float(res["mu"][k]),
+                    "sigma": float(res["sigma"][k]),
+                    "index": float(res["mu_star"][k]) / top,  # normalised mu* (1 = most influential)
+                    "index_conf": float(res["mu_star_conf"][k]) / top,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def sobol_sample(prob: dict[str, Any], n: int, seed: int) -> np.ndarray:
+    from SALib.sample import sobol
+
+    return sobol.sample(prob, n, calc_second_order=False, scramble=True, seed=seed)
+
+
+def sobol_indices(prob: dict[str, Any], Y: np.ndarray, outcomes: Sequence[str], seed: int) -> pd.DataFrame:
+    """Sobol S1 and ST with 95% bootstrap half-widths per (outcome, input)."""
+    from SALib.analyze import sobol
+
+    rows = []
+    for j, outcome in enumerate(outcomes):
+        y = Y[:, j]
+        if not _varies(y):
+            continue
+        with warnings.catch_warnings():  # constant subsets of a varying outcome: expected for probabilities
+            warnings.filterwarnings("ignore", message="Constant values encountered")
+            res = sobol.analyze(prob, y, calc_second_order=False, seed=seed)
+        for k, name in enumerate(prob["names"]):
+            rows.append(
+                {
+                    "method": "sobol",
+                    "outcome": outcome,
+                    "input": name,
+                    "S1": float(res["S1"][k]),
+                    "S1_conf": float(res["S1_conf"][k]),
+                    "ST": float(res["ST"][k]),
+                    "ST_conf": float(res["ST_conf"][k]),
+                    "index": float(res["ST"][k]),
+                    "index_conf": float(res["ST_conf"][k]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def ranking(indices: pd.DataFrame) -> pd.DataFrame:
+    """Inputs by influence: the mean over outcomes of the index (Sobol ST, or Morris mu*
+    normalised by the largest mu* of each outcome), with the outcome where it matters most."""
+    if indices.empty:
+        return pd.DataFrame(columns=["input", "score", "top_outcome", "top_index"])
+    g = indices.groupby("input", sort=False)
+    best = indices.loc[g["index"].idxmax(), ["input", "outcome", "index"]].set_index("input")
+    out = pd.DataFrame({"score": g["index"].mean()}).join(best)
+    out = out.rename(columns={"outcome": "top_outcome", "index": "top_index"})
+    return out.sort_values("score", ascending=False, kind="stable").reset_index()
+
+
+# ---------------------------------------------------------------------- the whole analysis
+@dataclass
+class SensitivityResult:
+    indices: pd.DataFrame  # long table: method, outcome, input, index columns
+    ranking: pd.DataFrame  # input, score, top_outcome, top_index (final method)
+    meta: dict[str, Any] = field(default_factory=dict)
+    designs: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def top_table(self, k: int = 10) -> str:
+        inputs = {i.name: i for i in all_inputs()}
+        method = self.meta["ranking_method"]
+        label = "mean ST" if method == "sobol" else "mean mu*/max"
+        rows = [("rank", "input", "kind", label, "most affects", "index")]
+        for r, row in enumerate(self.ranking.head(k).itertuples(), start=1):
+            rows.append(
+                (
+                    str(r),
+                    row.input,
+                    inputs[row.input].kind,
+                    f"{row.score:.3f}",
+                    row.top_outcome,
+                    f"{row.top_index:.3f}",
+                )
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        return "\n".join(lines)
+
+
+def run_sensitivity(
+    base: Scenario,
+    *,
+    method: Method = "both",
+    n: int | None = None,
+    sobol_n: int = 128,
+    sobol_top: int = 12,
+    runs_per_point: int = 10,
+    scale: float = 0.05,
+    seed: int = 20210201,
+    workers: int = 1,
+    inputs: Sequence[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SensitivityResult:
+    """Morris screening and/or Sobol indices of the target-cluster outcomes.
+
+    n: Morris trajectories (default 10); sobol_n: Sobol base sample (a power of two; the design
+    has sobol_n x (k + 2) points); sobol_top: inputs kept for Sobol after Morris screening."""
+    started = time.perf_counter()
+    chosen = select_inputs(inputs)
+    outcomes = outcome_names(base.end_year)
+    trajectories = n if n is not None else 10
+    common = {"runs_per_point": runs_per_point, "seed": seed, "scale": scale, "workers": workers, "progress": progress}
+    frames: list[pd.DataFrame] = []
+    designs: dict[str, pd.DataFrame] = {}
+    meta: dict[str, Any] = {
+        "scenario": base.name,
+        "method": method,
+        "runs_per_point": runs_per_point,
+        "scale": scale,
+        "seed": seed,
+        "outcomes": outcomes,
+        "common_random_numbers": True,
+        "nominal": nominal_point(base),
+    }
+    sobol_inputs = chosen
+    if method in ("morris", "both"):
+        prob = problem(chosen)
+        X = morris_sample(prob, trajectories, seed)
+        Y = evaluate_design(base, prob["names"], X, **common)
+        morris_df = morris_indices(prob, X, Y, outcomes, seed)
+        frames.append(morris_df)
+        designs["morris"] = pd.DataFrame(np.column_stack([X, Y]), columns=[*prob["names"], *outcomes])
+        meta["morris"] = {"trajectories": trajectories, "levels": 4, "points": len(X), "inputs": len(chosen)}
+        if method == "both":
+            keep = set(ranking(morris_df)["input"].head(sobol_top))
+            sobol_inputs = [i for i in chosen if i.name in keep]
+    if method in ("sobol", "both"):
+        if sobol_n < 2 or sobol_n & (sobol_n - 1):
+            raise ValueError(f"sobol_n must be a power of two, got {sobol_n}")
+        prob = problem(sobol_inputs)
+        X = sobol_sample(prob, sobol_n, seed)
+        Y = evaluate_design(base, prob["names"], X, **common)
+        frames.append(sobol_indices(prob, Y, outcomes, seed))
+        designs["sobol"] = pd.DataFrame(np.column_stack([X, Y]), columns=[*prob["names"], *outcomes])
+        meta["sobol"] = {"base_n": sobol_n, "points": len(X), "inputs": [i.name for i in sobol_inputs]}
+    indices = pd.concat(frames, ignore_index=True)
+    final = "sobol" if method in ("sobol", "both") else "morris"
+    meta["ranking_method"] = final
+    meta["wall_time_s"] = round(time.perf_counter() - started, 2)
+    meta["workers"] = workers
+    return SensitivityResult(indices, ranking(indices[indices["method"] == final]), meta, designs)
+
+
+def design_size(method: Method, k: int, n: int | None, sobol_n: int, sobol_top: int) -> int:
+    """Number of design points the analysis will evaluate."""
+    total = 0
+    if method in ("morris", "both"):
+        total += (k + 1) * (n if n is not None else 10)
+    if method in ("sobol", "both"):
+        ks = min(k, sobol_top) if method == "both" else k
+        total += sobol_n * (ks + 2)
+    return total
+
+
+# ---------------------------------------------------------------------- outputs
+def write_outputs(result: SensitivityResult, out: Path) -> list[Path]:
+    """indices.csv, sensitivity.json, one bar chart per method, and the designs with outcomes."""
+    inputs = {i.name: i for i in all_inputs()}
+    table = result.indices.copy()
+    table.insert(3, "kind", [inputs[n].kind for n in table["input"]])
+    table.insert(4, "unit", [inputs[n].unit for n in table["input"]])
+    table.insert(5, "low", [inputs[n].low for n in table["input"]])
+    table.insert(6, "high", [inputs[n].high for n in table["input"]])
+    paths = [out / "indices.csv", out / "sensitivity.json"]
+    write_atomic(paths[0], lambda p: table.to_csv(p, index=False, float_format="%.6g"))
+    used = sorted(set(table["input"]), key=list(inputs).index)
+    payload = {
+        **result.meta,
+        "inputs": [
+            {"name": n, "kind": inputs[n].kind, "low": inputs[n].low, "high": inputs[n].high, "unit": inputs[n].unit}
+            for n in used
+        ],
+        "lever_ranges": {
+            LEVER_PREFIX + lv.name: {"path": ".".join(lv.path), "factor": lv.factor, "why": lv.why}
+            for lv in LEVER_RANGES
+        },
+        "ranking": _records(result.ranking),
+        "indices": _records(table),
+    }
+    write_json(paths[1], payload)
+    for method, design in result.designs.items():
+        p = out / f"design_{method}.csv"
+        write_atomic(p, lambda tmp, d=design: d.to_csv(tmp, index=False, float_format="%.6g"))
+        paths.append(p)
+    for method in result.indices["method"].unique():
+        p = out / f"indices_{method}.png"
+        bar_chart(result.indices[result.indices["method"] == method], method, result.meta, p)
+        paths.append(p)
+    return paths
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    recs = frame.to_dict(orient="records")
+    return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()} for r in recs]
+
+
+def bar_chart(indices: pd.DataFrame, method: str, meta: dict[str, Any], path: Path, top: int = 10) -> None:
+    """One panel per outcome: the `top` inputs by index, with 95% confidence intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    outcomes = list(dict.fromkeys(indices["outcome"]))
+    ncol = 3
+    nrow = max(1, math.ceil(len(outcomes) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.4 * nrow), squeeze=False)
+    for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
+        d = indices[indices["outcome"] == outcome].sort_values("index", ascending=False).head(top)[::-1]
+        y = np.arange(len(d))
+        if method == "sobol":
+            ax.barh(y + 0.2, d["ST"], 0.4, xerr=d["ST_conf"], label="ST (total)", color="tab:blue", capsize=2)
+            ax.barh(y - 0.2, d["S1"], 0.4, xerr=d["S1_conf"], label="S1 (first order)", color="tab:orange", capsize=2)
+            ax.set_xlabel("Sobol index")
+        else:
+            ax.barh(y, d["mu_star"], 0.6, xerr=d["mu_star_conf"], color="tab:blue", capsize=2, label="mu*")
+            ax.set_xlabel("Morris mu* (outcome units)")
+        ax.set_yticks(y, d["input"], fontsize=7)
+        ax.set_title(outcome, fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+    for ax in axes.ravel()[len(outcomes) :]:
+        ax.axis("off")
+    if outcomes:
+        axes[0, 0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(
+        f"{meta.get('scenario', '')}: {method} sensitivity, {meta.get('runs_per_point')} runs per point, "
+        f"scale {meta.get('scale')} (bars: 95% bootstrap intervals)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=110))
+    plt.close(fig)
