@@ -191,11 +191,11 @@ def nominal_point(scenario: Scenario, params: Params | None = None) -> dict[str,
     return point
 
 
-def design_point_run(base: Scenario, point: dict[str, float]) -> tuple[Scenario, Params]:
+def design_point_run(base: Scenario, point: dict[str, float], params: Params | None = None) -> tuple[Scenario, Params]:
     """Map a design point ({parameter or `lever.<name>`: value}) to the scenario and parameters
-    a replication runs with. Unspecified inputs keep the scenario's levers and the default
-    parameters; parameters the point sets are removed from the scenario's sampled
-    uncertainties, so the design value is the one used."""
+    a replication runs with. Unspecified inputs keep the scenario's levers and `params`
+    (default: the default, calibrated if available, parameters); parameters the point sets are
+    removed from the scenario's sampled uncertainties, so the design value is the one used."""
     data = base.model_dump(mode="python")
     overrides: dict[str, float] = {}
     for name, value in point.items():
@@ -211,7 +211,8 @@ def design_point_run(base: Scenario, point: dict[str, float]) -> tuple[Scenario,
             data[section][key] = v * lever.factor
     unc = data["uncertainties"]["parameters"]
     data["uncertainties"]["parameters"] = {k: v for k, v in unc.items() if k not in overrides}
-    return Scenario.model_validate(data), default_params().replace(**overrides)
+    params = params if params is not None else default_params()
+    return Scenario.model_validate(data), params.replace(**overrides)
 
 
 # ---------------------------------------------------------------------- outcomes at design points
@@ -224,10 +225,14 @@ def outcome_names(end_year: int) -> list[str]:
 
 
 def evaluate_point(
-    base: Scenario, point: dict[str, float], seeds: Sequence[np.random.SeedSequence], scale: float
+    base: Scenario,
+    point: dict[str, float],
+    seeds: Sequence[np.random.SeedSequence],
+    scale: float,
+    params: Params | None = None,
 ) -> np.ndarray:
     """Outcomes at one design point from len(seeds) replications (see `outcome_names`)."""
-    scenario, params = design_point_run(base, point)
+    scenario, params = design_point_run(base, point, params)
     settings = RunSettings(scale=scale, params=dict(params))
     thr = threshold_yuan()
     idx = [SECTOR_INDEX[s] for s in TARGET_SECTORS]
@@ -243,9 +248,13 @@ def evaluate_point(
 
 
 def _evaluate_chunk(
-    base: Scenario, points: list[dict[str, float]], seeds: list[np.random.SeedSequence], scale: float
+    base: Scenario,
+    points: list[dict[str, float]],
+    seeds: list[np.random.SeedSequence],
+    scale: float,
+    params: Params,
 ) -> np.ndarray:
-    return np.array([evaluate_point(base, p, seeds, scale) for p in points])
+    return np.array([evaluate_point(base, p, seeds, scale, params) for p in points])
 
 
 def evaluate_design(
@@ -257,24 +266,27 @@ def evaluate_design(
     seed: int,
     scale: float,
     workers: int = 1,
+    params: Params | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Outcomes (rows of X x outcomes) of a design; X's columns are the inputs `names`; inputs
-    not in `names` keep the scenario's levers and the default parameters."""
+    not in `names` keep the scenario's levers and `params` (default: the default parameters,
+    read once here so that every worker uses the same values)."""
+    params = params if params is not None else default_params()
     seeds = np.random.SeedSequence(seed).spawn(runs_per_point)
     points = [dict(zip(names, map(float, row), strict=True)) for row in X]
     chunks = [points[i : i + POINTS_PER_TASK] for i in range(0, len(points), POINTS_PER_TASK)]
     results: list[np.ndarray] = []
     if workers <= 1:
         for c in chunks:
-            results.append(_evaluate_chunk(base, c, seeds, scale))
+            results.append(_evaluate_chunk(base, c, seeds, scale, params))
             if progress:
                 progress(len(c))
     else:
         ctx = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             n = len(chunks)
-            for res in pool.map(_evaluate_chunk, [base] * n, chunks, [seeds] * n, [scale] * n):
+            for res in pool.map(_evaluate_chunk, [base] * n, chunks, [seeds] * n, [scale] * n, [params] * n):
                 results.append(res)
                 if progress:
                     progress(len(res))
@@ -429,7 +441,9 @@ def run_sensitivity(
     chosen = select_inputs(inputs)
     outcomes = outcome_names(base.end_year)
     trajectories = n if n is not None else 10
+    defaults = default_params()  # read once: every design point and worker uses the same values
     common = {"runs_per_point": runs_per_point, "seed": seed, "scale": scale, "workers": workers, "progress": progress}
+    common["params"] = defaults
     frames: list[pd.DataFrame] = []
     designs: dict[str, pd.DataFrame] = {}
     meta: dict[str, Any] = {
@@ -440,7 +454,8 @@ def run_sensitivity(
         "seed": seed,
         "outcomes": outcomes,
         "common_random_numbers": True,
-        "nominal": nominal_point(base),
+        "nominal": nominal_point(base, defaults),
+        "parameter_defaults": _calibration_note(),
     }
     sobol_inputs = chosen
     if method in ("morris", "both"):
@@ -469,6 +484,15 @@ def run_sensitivity(
     meta["wall_time_s"] = round(time.perf_counter() - started, 2)
     meta["workers"] = workers
     return SensitivityResult(indices, ranking(indices[indices["method"] == final]), meta, designs)
+
+
+def _calibration_note() -> str:
+    from .store import load_calibrated
+
+    cal = load_calibrated()
+    if cal is None:
+        return "uncalibrated defaults (model/data/parameters.yaml)"
+    return f"calibrated point (model/data/calibrated.yaml, {cal.get('provenance', {}).get('date', 'undated')})"
 
 
 def design_size(method: Method, k: int, n: int | None, sobol_n: int, sobol_top: int) -> int:
