@@ -14,7 +14,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from .analysis import headline_table, summarize, threshold_yuan
-from .calibration.store import load_calibrated
+from .calibration.store import calibrated_sample, load_calibrated
 from .ensemble import EnsembleSpec, RunSettings, default_runs, run_ensemble
 from .io import write_atomic, write_json
 from .plots import fan_chart
@@ -37,6 +37,13 @@ def model_version() -> str:
     except OSError:
         commit = ""
     return f"{version}+g{commit}" if commit else version
+
+
+def parameter_uncertainty(calibrated: bool, sampled: bool) -> str:
+    """How a run's behavioural parameters were set (recorded in summary.json)."""
+    if not calibrated:
+        return "uncalibrated defaults"
+    return "calibrated sample" if sampled else "point estimate"
 
 
 @dataclass
@@ -64,17 +71,22 @@ def run(
     scale: float = 1.0,
     persons_per_agent: float = 500.0,
     progress: bool = True,
+    point_estimate: bool = False,
 ) -> EnsembleResult:
     """Run a scenario file as a Monte Carlo ensemble and write its results.
 
     runs: replications (default: enough for +-5 points on every probability); out: folder
     (default results/<scenario name>/); scheduler: a Dask scheduler address to run on.
+    point_estimate: use the calibrated point for every replication instead of drawing each
+    replication's behavioural parameters from the calibrated sample (the default).
     """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     sc = loaded.scenario
     runs = runs or default_runs()
     out = Path(out) if out is not None else Path("results") / sc.name
-    spec = EnsembleSpec(sc, runs, seed, RunSettings(scale=scale, persons_per_agent=persons_per_agent))
+    sample = None if point_estimate else calibrated_sample()
+    settings = RunSettings(scale=scale, persons_per_agent=persons_per_agent, param_sample=sample)
+    spec = EnsembleSpec(sc, runs, seed, settings)
     started = time.perf_counter()
     with tqdm(total=runs, desc=f"{sc.name}", unit="run", disable=not progress, leave=False) as bar:
         sectors, zone = run_ensemble(spec, out, workers=workers, scheduler=scheduler, resume=resume,
@@ -93,6 +105,7 @@ def run(
         "settings": {"scale": scale, "persons_per_agent": persons_per_agent, "workers": workers,
                      "scheduler": scheduler},
         "calibration": calibrated["provenance"] if calibrated else "uncalibrated defaults (model/data/parameters.yaml)",
+        "parameter_uncertainty": parameter_uncertainty(calibrated is not None, sample is not None),
         "wall_time_s": round(time.perf_counter() - started, 2),
     }
     write_atomic(out / "runs.parquet", lambda p: sectors.to_parquet(p, index=False))

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .calibration.store import ParamSample, draw_from_sample
 from .cluster_model import ZONE_METRICS, ClusterModel, RunRecord
 from .io import write_atomic, write_json
 from .params import Params
@@ -41,6 +42,9 @@ class RunSettings:
     scale: float = 1.0
     persons_per_agent: float = 500.0
     params: dict[str, float] | None = None  # fixed parameter values; None = defaults/calibrated
+    # calibrated parameter draws (calibration.store.calibrated_sample()); when set and `params` is
+    # None, each replication uses one draw chosen from its own seed (same for any worker count)
+    param_sample: ParamSample | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ def record_tables(run: int, rec: RunRecord) -> tuple[pd.DataFrame, pd.DataFrame]
 def run_replication(scenario: Scenario, seed: np.random.SeedSequence, settings: RunSettings) -> RunRecord:
     """One replication: build the model from the seed and run it to the end year."""
     params = Params(settings.params) if settings.params is not None else None
+    if params is None and settings.param_sample:
+        params = Params(draw_from_sample(settings.param_sample, seed))
     model = ClusterModel(scenario, params, rng=seed, scale=settings.scale, persons_per_agent=settings.persons_per_agent)
     return model.run()
 
