@@ -10,6 +10,7 @@ import typer
 
 from .api import DEFAULT_SEED, run
 from .ensemble import EnsembleError, default_runs
+from .io import write_json
 from .scenario import ScenarioError, load_scenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -35,15 +36,12 @@ def run_cmd(
     resume: Annotated[bool, typer.Option(help="finish an interrupted ensemble in the same --out")] = False,
     scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated (1 = all)")] = 1.0,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
-    point_estimate: Annotated[
-        bool, typer.Option("--point-estimate", help="calibrated point for every run (default: draw from the sample)")
-    ] = False,
 ) -> None:
     """Run SCENARIO as an ensemble; write runs.parquet, summary.json and fan_chart.png."""
     try:
         loaded = load_scenario(scenario)
         result = run(loaded, runs=runs, seed=seed, workers=workers, out=out, scheduler=scheduler, resume=resume,
-                     scale=scale, progress=not quiet and sys.stderr.isatty(), point_estimate=point_estimate)
+                     scale=scale, progress=not quiet and sys.stderr.isatty())
     except USER_ERRORS as exc:
         fail(str(exc))
     except OSError as exc:
@@ -63,34 +61,83 @@ def validate_cmd(scenario: Annotated[Path, typer.Argument(help="scenario YAML fi
     typer.echo(f"{scenario}: ok (scenario {sc.name!r}, {sc.start_year}-{sc.end_year}, sha256 {loaded.sha256[:12]})")
 
 
-@app.command("calibrate")
-def calibrate_cmd(
-    scale: Annotated[float, typer.Option(min=0.01, max=1.0, help="share of firms simulated")] = 0.1,
-    reps: Annotated[int, typer.Option(min=1, help="replications per candidate (common random numbers)")] = 6,
-    seed: Annotated[int, typer.Option(min=0, help="seed of the common random numbers and the optimiser")] = 2015,
+@app.command("sensitivity")
+def sensitivity_cmd(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")] = Path("scenarios/baseline.yaml"),
+    method: Annotated[str, typer.Option(help="morris, sobol, or both (Morris screening, then Sobol)")] = "both",
+    n: Annotated[int | None, typer.Option("--n", min=2, help="Morris trajectories [default: 10]")] = None,
+    sobol_n: Annotated[int, typer.Option(min=2, help="Sobol base sample (power of two)")] = 128,
+    sobol_top: Annotated[int, typer.Option(min=1, help="inputs Morris passes on to Sobol (method both)")] = 12,
+    runs_per_point: Annotated[int, typer.Option(min=1, help="replications per design point (same seeds)")] = 10,
+    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.05,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the design and the replications")] = DEFAULT_SEED,
     workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 2,
-    minutes: Annotated[float, typer.Option(min=0.1, help="wall-time budget of the fit")] = 10.0,
-    out: Annotated[Path, typer.Option(help="folder for fit_table.csv and fit_plot.png")] = Path("results/calibration"),
-    write: Annotated[bool, typer.Option(help="write model/data/calibrated.yaml")] = True,
-    synthetic: Annotated[bool, typer.Option(help="identifiability check: recover known parameters instead")] = False,
+    inputs: Annotated[str | None, typer.Option(help="comma-separated inputs to vary [default: all]")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder [default: results/sensitivity/<scenario>]")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
-    """Fit the free parameters to the 2015-2020 history by simulated moments; print the fit table."""
-    from .calibration.fit import FitConfig, format_table, run_calibration, run_identifiability
+    """Global sensitivity of the target-cluster outcomes to parameters and levers (SALib)."""
+    from tqdm import tqdm
 
-    cfg = FitConfig(scale=scale, reps=reps, seed=seed, workers=workers, max_minutes=minutes)
-    say = None if not sys.stderr.isatty() else (lambda m: typer.echo(m, err=True))
-    if synthetic:
-        table = run_identifiability(cfg, out, progress=say)
-        typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-        typer.echo(f"results: {out}/identifiability.csv")
-        return
-    result, table = run_calibration(cfg, out, write=write, progress=say)
-    typer.echo(format_table(table))
-    typer.echo(
-        f"loss {result.loss:.2f} at the point estimate; {result.evaluations} candidates, "
-        f"{len(result.sample)} draws in the sample (threshold {result.threshold:.2f})"
-    )
-    typer.echo(f"results: {out}/ (fit_table.csv, fit_plot.png)" + ("; model/data/calibrated.yaml" if write else ""))
+    from .calibration import sensitivity as sa
+
+    if method not in ("morris", "sobol", "both"):
+        fail(f"--method: must be morris, sobol or both, got {method!r}")
+    try:
+        sc = load_scenario(scenario).scenario
+        chosen = sa.select_inputs([s.strip() for s in inputs.split(",") if s.strip()] if inputs else None)
+        if method != "morris" and sobol_n & (sobol_n - 1):
+            raise ValueError(f"--sobol-n must be a power of two, got {sobol_n}")
+    except ScenarioError as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(f"--inputs: {exc}" if "input" in str(exc) else str(exc))
+    total = sa.design_size(method, len(chosen), n, sobol_n, sobol_top)  # type: ignore[arg-type]
+    out = out if out is not None else Path("results") / "sensitivity" / sc.name
+    typer.echo(f"{method}: {total} design points x {runs_per_point} runs, scale {scale}, {workers} worker(s)", err=True)
+    with tqdm(total=total, unit="pt", disable=quiet or not sys.stderr.isatty(), leave=False) as bar:
+        result = sa.run_sensitivity(
+            sc,
+            method=method,  # type: ignore[arg-type]
+            n=n,
+            sobol_n=sobol_n,
+            sobol_top=sobol_top,
+            runs_per_point=runs_per_point,
+            scale=scale,
+            seed=seed,
+            workers=workers,
+            inputs=[i.name for i in chosen],
+            progress=bar.update,
+        )
+    try:
+        sa.write_outputs(result, out)
+    except OSError as exc:
+        fail(f"cannot write results: {exc}")
+    typer.echo(f"ten most influential inputs ({result.meta['ranking_method']}, {result.meta['wall_time_s']:.0f} s):")
+    typer.echo(result.top_table(10))
+    typer.echo(f"results: {out}/ (indices.csv, sensitivity.json, indices_*.png, design_*.csv)")
+
+
+@app.command("score")
+def score_cmd(
+    results_dir: Annotated[Path, typer.Argument(help="folder of a finished ensemble (runs.parquet, zone.parquet)")],
+    observations: Annotated[Path, typer.Argument(help="observations YAML (see docs/sensitivity_and_scoring.md)")],
+    out: Annotated[Path | None, typer.Option(help="score file [default: RESULTS_DIR/score.json]")] = None,
+) -> None:
+    """Score a finished ensemble against observed values and threshold events."""
+    from .score import ObservationsError, format_score_table, score_ensemble
+
+    try:
+        report = score_ensemble(results_dir, observations)
+    except ObservationsError as exc:
+        fail(str(exc))
+    target = out if out is not None else results_dir / "score.json"
+    try:
+        write_json(target, report)
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc}")
+    typer.echo(format_score_table(report))
+    typer.echo(f"score: {target}")
 
 
 if __name__ == "__main__":  # pragma: no cover
