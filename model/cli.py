@@ -36,12 +36,15 @@ def run_cmd(
     resume: Annotated[bool, typer.Option(help="finish an interrupted ensemble in the same --out")] = False,
     scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated (1 = all)")] = 1.0,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    point_estimate: Annotated[
+        bool, typer.Option("--point-estimate", help="calibrated point for every run (default: draw from the sample)")
+    ] = False,
 ) -> None:
     """Run SCENARIO as an ensemble; write runs.parquet, summary.json and fan_chart.png."""
     try:
         loaded = load_scenario(scenario)
         result = run(loaded, runs=runs, seed=seed, workers=workers, out=out, scheduler=scheduler, resume=resume,
-                     scale=scale, progress=not quiet and sys.stderr.isatty())
+                     scale=scale, progress=not quiet and sys.stderr.isatty(), point_estimate=point_estimate)
     except USER_ERRORS as exc:
         fail(str(exc))
     except OSError as exc:
@@ -59,6 +62,36 @@ def validate_cmd(scenario: Annotated[Path, typer.Argument(help="scenario YAML fi
         fail(str(exc))
     sc = loaded.scenario
     typer.echo(f"{scenario}: ok (scenario {sc.name!r}, {sc.start_year}-{sc.end_year}, sha256 {loaded.sha256[:12]})")
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    scale: Annotated[float, typer.Option(min=0.01, max=1.0, help="share of firms simulated")] = 0.1,
+    reps: Annotated[int, typer.Option(min=1, help="replications per candidate (common random numbers)")] = 6,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the common random numbers and the optimiser")] = 2015,
+    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 2,
+    minutes: Annotated[float, typer.Option(min=0.1, help="wall-time budget of the fit")] = 10.0,
+    out: Annotated[Path, typer.Option(help="folder for fit_table.csv and fit_plot.png")] = Path("results/calibration"),
+    write: Annotated[bool, typer.Option(help="write model/data/calibrated.yaml")] = True,
+    synthetic: Annotated[bool, typer.Option(help="identifiability check: recover known parameters instead")] = False,
+) -> None:
+    """Fit the free parameters to the 2015-2020 history by simulated moments; print the fit table."""
+    from .calibration.fit import FitConfig, format_table, run_calibration, run_identifiability
+
+    cfg = FitConfig(scale=scale, reps=reps, seed=seed, workers=workers, max_minutes=minutes)
+    say = None if not sys.stderr.isatty() else (lambda m: typer.echo(m, err=True))
+    if synthetic:
+        table = run_identifiability(cfg, out, progress=say)
+        typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        typer.echo(f"results: {out}/identifiability.csv")
+        return
+    result, table = run_calibration(cfg, out, write=write, progress=say)
+    typer.echo(format_table(table))
+    typer.echo(
+        f"loss {result.loss:.2f} at the point estimate; {result.evaluations} candidates, "
+        f"{len(result.sample)} draws in the sample (threshold {result.threshold:.2f})"
+    )
+    typer.echo(f"results: {out}/ (fit_table.csv, fit_plot.png)" + ("; model/data/calibrated.yaml" if write else ""))
 
 
 @app.command("sensitivity")
