@@ -1,0 +1,1 @@
+"""Benchmarks (run with `make bench`) and the per-agent reference implementation."""
