@@ -24,8 +24,16 @@ from .scenario import Scenario
 from .sectors import INDUSTRIAL_MASK, N_SECTORS, SECTOR_IDS, SECTOR_INDEX
 from .state import COHORT_COLUMNS, FIRM_COLUMNS, ColumnStore
 
-ZONE_METRICS = ("gdp", "industrial_output", "high_tech_firms", "talent_persons", "budget_spent", "innovations",
-                "entrants", "exits")
+ZONE_METRICS = (
+    "gdp",
+    "industrial_output",
+    "high_tech_firms",
+    "talent_persons",
+    "budget_spent",
+    "innovations",
+    "entrants",
+    "exits",
+)
 """Zone outcomes recorded per year (yuan/year, yuan/year, firms, persons, yuan, count, firms, firms)."""
 
 
@@ -125,14 +133,24 @@ class ClusterModel(mesa.Model):
     def _build_firms(self) -> None:
         st, rng, pop = self.start, self.rng, self.pop
         known = [[o for (s, o) in st.known_firms if s == i] for i in range(N_SECTORS)]
-        counts = firm_counts(round(st.firms * self.scale), sector_assumptions()["firm_share"],
-                             np.array([len(k) + 1 for k in known]))
+        counts = firm_counts(
+            round(st.firms * self.scale), sector_assumptions()["firm_share"], np.array([len(k) + 1 for k in known])
+        )
         sector = np.repeat(np.arange(N_SECTORS, dtype=np.int8), counts)
-        output = np.concatenate([
-            firm_sizes(rng, int(counts[i]), float(st.sector_output[i]), known[i], pop["zipf_alpha"], pop["size_sigma"],
-                       floor=2.0 * self.params.min_viable_output * self.size_unit)
-            for i in range(N_SECTORS)
-        ])
+        output = np.concatenate(
+            [
+                firm_sizes(
+                    rng,
+                    int(counts[i]),
+                    float(st.sector_output[i]),
+                    known[i],
+                    pop["zipf_alpha"],
+                    pop["size_sigma"],
+                    floor=2.0 * self.params.min_viable_output * self.size_unit,
+                )
+                for i in range(N_SECTORS)
+            ]
+        )
         anchor = np.concatenate([np.arange(counts[i]) < len(known[i]) for i in range(N_SECTORS)])
         n = output.size
         rd = self.sector_rd[sector] * np.exp(pop["rd_sigma"] * rng.standard_normal(n) - pop["rd_sigma"] ** 2 / 2)
@@ -147,9 +165,19 @@ class ClusterModel(mesa.Model):
         high_tech[ht_rows] = True
         rd[ht_rows] = np.maximum(rd[ht_rows], threshold[ht_rows])
         innovations = np.where(high_tech, 1 + rng.poisson(1.0, n), 0)
-        self._add_firms(sector=sector, output=output, cash=pop["initial_cash_years"] * output, age=age,
-                        productivity=1.0, rd_intensity=rd, base_rd=rd, margin=margin, high_tech=high_tech,
-                        innovations=innovations, anchor=anchor)
+        self._add_firms(
+            sector=sector,
+            output=output,
+            cash=pop["initial_cash_years"] * output,
+            age=age,
+            productivity=1.0,
+            rd_intensity=rd,
+            base_rd=rd,
+            margin=margin,
+            high_tech=high_tech,
+            innovations=innovations,
+            anchor=anchor,
+        )
         self.base_firm_counts = counts.astype(float)
         self.median_firm_output = np.array([np.median(output[sector == i]) for i in range(N_SECTORS)])
         self.base_sector_output = st.sector_output.copy()
@@ -172,9 +200,12 @@ class ClusterModel(mesa.Model):
     def _build_funders(self) -> None:
         p, pol = self.params, self.policy_scenario.policy
         extra = np.zeros(len(funding.INSTRUMENTS))
-        extra[funding.INSTRUMENTS.index("guidance_equity")] = self.policy_scenario.ecosystem.innovation_fund_yuan_per_year
-        self.government = ag.Government(self, pol.special_funds_yuan_per_year, pol.budget_shares.as_tuple(),
-                                        len(self.years) - 1)
+        extra[funding.INSTRUMENTS.index("guidance_equity")] = (
+            self.policy_scenario.ecosystem.innovation_fund_yuan_per_year
+        )
+        self.government = ag.Government(
+            self, pol.special_funds_yuan_per_year, pol.budget_shares.as_tuple(), len(self.years) - 1
+        )
         self._extra_funds = extra  # technology innovation fund, invested through the guidance fund
         self.guidance_fund = ag.GuidanceFund(self, pol.private_leverage, pol.equity_deal_yuan)
         self.bank = ag.Bank(self, p.interest_rate, p.loan_to_output, p.credit_rate_elasticity)
@@ -205,10 +236,10 @@ class ClusterModel(mesa.Model):
 
     def _labour_demand_by_sector(self, skill: np.ndarray) -> np.ndarray:
         f = self.firms
-        live = f.alive
-        d = talent.labour_demand(f.output[live], self.output_per_worker[f.sector[live]],
-                                 f.productivity[live] * skill[f.sector[live]])
-        return self._sector_sum(d, f.sector[live])
+        rows = f.live_rows()
+        sector = f.sector[rows]
+        d = talent.labour_demand(f.output[rows], self.output_per_worker[sector], f.productivity[rows] * skill[sector])
+        return self._sector_sum(d, sector)
 
     def _pool_by_field(self) -> np.ndarray:
         c = self.cohorts
@@ -229,9 +260,14 @@ class ClusterModel(mesa.Model):
     # ------------------------------------------------------------------ records
     def _init_records(self) -> None:
         ny = len(self.years)
-        self.record = RunRecord(self.years, np.zeros((ny, N_SECTORS)), np.zeros((ny, N_SECTORS)),
-                                np.zeros((ny, N_SECTORS)), {m: np.zeros(ny) for m in ZONE_METRICS},
-                                self.government.ledger)
+        self.record = RunRecord(
+            self.years,
+            np.zeros((ny, N_SECTORS)),
+            np.zeros((ny, N_SECTORS)),
+            np.zeros((ny, N_SECTORS)),
+            {m: np.zeros(ny) for m in ZONE_METRICS},
+            self.government.ledger,
+        )
         self._year_output = np.zeros(N_SECTORS)
         self._year_counts = {"innovations": 0.0, "entrants": 0.0, "exits": 0.0}
         self._record_year(0, self.sector_output())
@@ -243,7 +279,9 @@ class ClusterModel(mesa.Model):
         r.sector_employees[i] = self._labour_demand_by_sector(self.skill_multiplier)
         years_in = self.years[i] - self.start.year
         z = r.zone
-        z["gdp"][i] = self.va_ratio @ output + self._rest_of_economy * (1 + self.params.rest_of_economy_growth) ** years_in
+        z["gdp"][i] = (
+            self.va_ratio @ output + self._rest_of_economy * (1 + self.params.rest_of_economy_growth) ** years_in
+        )
         z["industrial_output"][i] = output[self._industrial].sum()
         z["high_tech_firms"][i] = np.count_nonzero(f.high_tech & f.alive) / self.scale
         z["talent_persons"][i] = self._pool_by_field().sum()
@@ -297,9 +335,13 @@ class ClusterModel(mesa.Model):
         share = demand.phase_in(self.quarter / self.n_steps)
         procurement = np.array([u.smart_city_procurement_yuan_per_year.get(s, 0.0) for s in SECTOR_IDS])
         extra = demand.scenario_demand(
-            (u.autonomous_driving_road_km - base.autonomous_driving_road_km) * share, procurement * share,
-            u.smart_healthcare_yuan_per_year * share, self.params.demand_per_road_km, self.params.scenario_capture,
-            SECTOR_INDEX)
+            (u.autonomous_driving_road_km - base.autonomous_driving_road_km) * share,
+            procurement * share,
+            u.smart_healthcare_yuan_per_year * share,
+            self.params.demand_per_road_km,
+            self.params.scenario_capture,
+            SECTOR_INDEX,
+        )
         delta, self._extra_demand = extra - self._extra_demand, extra
         if not np.any(delta):
             return
@@ -323,18 +365,32 @@ class ClusterModel(mesa.Model):
             for s in eco.key_technology_sectors:
                 key_tech[SECTOR_INDEX[s]] += eco.key_technologies / len(eco.key_technology_sectors)
         centres = np.where(np.arange(N_SECTORS) == SECTOR_INDEX["other"], self._ref["centres"], self._lev["centres"])
-        mult = innovation.ecosystem_multiplier(centres[sector], self._ref["centres"], key_tech[sector],
-                                               f.has_vp[rows], p.ecosystem_effect, p.key_tech_effect, p.vp_effect)
-        prob = innovation.innovation_probability(f.rd_intensity[rows], self.pop["hightech_rd_ref"],
-                                                 p.innovation_hazard, p.innovation_rd_elasticity, mult, self.dt)
+        mult = innovation.ecosystem_multiplier(
+            centres[sector],
+            self._ref["centres"],
+            key_tech[sector],
+            f.has_vp[rows],
+            p.ecosystem_effect,
+            p.key_tech_effect,
+            p.vp_effect,
+        )
+        prob = innovation.innovation_probability(
+            f.rd_intensity[rows],
+            self.pop["hightech_rd_ref"],
+            p.innovation_hazard,
+            p.innovation_rd_elasticity,
+            mult,
+            self.dt,
+        )
         hit = rows[self.rng.random(rows.size) < prob]
         f.productivity[hit] *= 1.0 + p.innovation_jump
         f.output[hit] *= 1.0 + p.innovation_jump
         f.innovations[hit] += 1
         self._year_counts["innovations"] += hit.size
         reward = self.policy_scenario.policy.rd_reward_rate * self._rd_payout_ratio
-        f.rd_intensity[rows] = innovation.rd_intensity_step(f.rd_intensity[rows], f.base_rd[rows], reward,
-                                                            p.rd_reward_elasticity, p.rd_adjust_rate, self.dt)
+        f.rd_intensity[rows] = innovation.rd_intensity_step(
+            f.rd_intensity[rows], f.base_rd[rows], reward, p.rd_reward_elasticity, p.rd_adjust_rate, self.dt
+        )
 
     def _grow(self) -> np.ndarray:
         """Grow firms; returns each firm's R&D spending (yuan/yr) before growth."""
@@ -353,8 +409,9 @@ class ClusterModel(mesa.Model):
         fin = growth.finance_fill(f.cash[rows], credit, planned, p.capital_intensity)
         fill = np.minimum(fin, self._talent_fill[sector] ** p.talent_constraint)
         new = out * np.exp(growth.constrain_growth(lg, fill))
-        new[ramping] += entry_exit.ramp_increment(f.ramp_target[rows[ramping]], f.ramp_left[rows[ramping]],
-                                                  p.anchor_ramp_quarters)
+        new[ramping] += entry_exit.ramp_increment(
+            f.ramp_target[rows[ramping]], f.ramp_left[rows[ramping]], p.anchor_ramp_quarters
+        )
         investment = p.capital_intensity * np.maximum(new - out, 0.0)
         investment[ramping] = 0.0  # anchor projects arrive financed
         f.cash[rows] -= np.maximum(investment - credit, 0.0)
@@ -371,8 +428,13 @@ class ClusterModel(mesa.Model):
         idx = funding.INSTRUMENTS.index
         # loan-interest subsidies: a share of interest on debt of loan_to_output x output
         interest = p.interest_rate * p.loan_to_output * out * self.dt
-        paid = gov.pay(year_i, "loan_interest", budgets[idx("loan_interest")],
-                       interest * pol.interest_subsidy_share * targeted, sector)
+        paid = gov.pay(
+            year_i,
+            "loan_interest",
+            budgets[idx("loan_interest")],
+            interest * pol.interest_subsidy_share * targeted,
+            sector,
+        )
         f.cash[rows] += paid
         covered = self._sector_sum(paid, sector) / np.maximum(self._sector_sum(interest, sector), 1e-9)
         self._effective_rate = p.interest_rate * (1.0 - covered)
@@ -390,8 +452,7 @@ class ClusterModel(mesa.Model):
         fund = self.guidance_fund
         candidates = (f.age[rows] < 3 * ag.STARTUP_QUARTERS) & ~f.anchor[rows] & targeted
         amounts = funding.deal_amounts(budgets[idx("guidance_equity")], fund.deal_size, int(candidates.sum()))
-        picked = rows[pick_weighted(self.rng, self._weights[sector] * f.productivity[rows] * candidates,
-                                    amounts.size)]
+        picked = rows[pick_weighted(self.rng, self._weights[sector] * f.productivity[rows] * candidates, amounts.size)]
         amounts = amounts[: picked.size]
         f.cash[picked] += amounts * (1.0 + fund.private_leverage)
         gov.ledger.settle(year_i, idx("guidance_equity"), budgets[idx("guidance_equity")], amounts, f.sector[picked])
@@ -405,51 +466,87 @@ class ClusterModel(mesa.Model):
         young = f.age[rows] < ag.STARTUP_QUARTERS
         margin = f.margin[rows] - p.startup_margin_penalty * young
         f.cash[rows] += growth.operating_cash_flow(f.output[rows], margin, p.interest_rate, p.loan_to_output, self.dt)
-        gone = rows[entry_exit.exits(f.cash[rows], f.output[rows], p.min_viable_output * self.size_unit)
-                    & (f.ramp_left[rows] == 0)]
+        gone = rows[
+            entry_exit.exits(f.cash[rows], f.output[rows], p.min_viable_output * self.size_unit)
+            & (f.ramp_left[rows] == 0)
+        ]
         f.alive[gone] = False
         f.output[gone] = 0.0
-        for r in gone:
-            self.firm_agents[r].remove()
+        agents = self.firm_agents
+        for r in gone.tolist():
+            agents[r].remove()
         self._year_counts["exits"] += gone.size
 
     def _entry(self, budgets: np.ndarray) -> None:
         p, pol, cl = self.params, self.policy_scenario.policy, self.policy_scenario.clusters
         base = BASELINE_LEVERS.policy
-        cost = entry_exit.entry_cost_index(pol.land_cost_reduction, pol.rent_subsidy_share, pol.approval_months,
-                                           (base.land_cost_reduction, base.rent_subsidy_share, base.approval_months))
+        cost = entry_exit.entry_cost_index(
+            pol.land_cost_reduction,
+            pol.rent_subsidy_share,
+            pol.approval_months,
+            (base.land_cost_reduction, base.rent_subsidy_share, base.approval_months),
+        )
         fund_ratio = self._lev["venture"] / self._ref["venture"] if self._ref["venture"] > 0 else 1.0
         ratio = self.sector_output() / self.base_sector_output
-        expected = entry_exit.expected_entrants(self.base_firm_counts, p.entry_rate, ratio, p.agglomeration, cost,
-                                                p.entry_cost_elasticity, fund_ratio, p.fund_entry_elasticity, self.dt)
+        expected = entry_exit.expected_entrants(
+            self.base_firm_counts,
+            p.entry_rate,
+            ratio,
+            p.agglomeration,
+            cost,
+            p.entry_cost_elasticity,
+            fund_ratio,
+            p.fund_entry_elasticity,
+            self.dt,
+        )
         n_new = self.rng.poisson(expected)
         # anchor projects, limited by the industrial land supplied, each pulling in suppliers
-        self._land_projects = min(self._land_projects + pol.land_hectares_per_year * self.dt / cl.land_per_anchor_ha,
-                                  pol.land_hectares_per_year / cl.land_per_anchor_ha + 1.0)
+        self._land_projects = min(
+            self._land_projects + pol.land_hectares_per_year * self.dt / cl.land_per_anchor_ha,
+            pol.land_hectares_per_year / cl.land_per_anchor_ha + 1.0,
+        )
         rates = np.array([cl.anchor_projects_per_year.get(s, 0.0) for s in SECTOR_IDS])
         anchors = entry_exit.anchor_arrivals(self.rng, rates, self._land_projects, self.dt)
         self._land_projects -= anchors.sum()
         n_new = n_new + self.rng.poisson(cl.suppliers_per_anchor * self.scale, N_SECTORS) * (anchors > 0) * anchors
         sector = np.repeat(np.arange(N_SECTORS, dtype=np.int8), n_new)
         if sector.size:
-            out = entry_exit.startup_sizes(self.rng, sector.size, p.startup_relative_size * self.median_firm_output[sector],
-                                           p.startup_size_sigma)
+            out = entry_exit.startup_sizes(
+                self.rng, sector.size, p.startup_relative_size * self.median_firm_output[sector], p.startup_size_sigma
+            )
             self._add_firms(**self._newcomer_columns(sector, out), cash=self.pop["startup_cash_years"] * out)
         a_sector = np.repeat(np.arange(N_SECTORS, dtype=np.int8), anchors)
         if a_sector.size:
-            target = cl.anchor_investment_yuan * p.anchor_output_per_yuan * np.exp(
-                self.pop["anchor_size_sigma"] * self.rng.standard_normal(a_sector.size) - self.pop["anchor_size_sigma"] ** 2 / 2)
-            ramp = max(int(round(p.anchor_ramp_quarters)), 1)
-            self._add_firms(**self._newcomer_columns(a_sector, target / ramp), cash=target, anchor=True,
-                            ramp_left=ramp - 1, ramp_target=target)
+            target = (
+                cl.anchor_investment_yuan
+                * p.anchor_output_per_yuan
+                * np.exp(
+                    self.pop["anchor_size_sigma"] * self.rng.standard_normal(a_sector.size)
+                    - self.pop["anchor_size_sigma"] ** 2 / 2
+                )
+            )
+            ramp = max(round(p.anchor_ramp_quarters), 1)
+            self._add_firms(
+                **self._newcomer_columns(a_sector, target / ramp),
+                cash=target,
+                anchor=True,
+                ramp_left=ramp - 1,
+                ramp_target=target,
+            )
         self._year_counts["entrants"] += sector.size + a_sector.size
 
     def _newcomer_columns(self, sector: np.ndarray, output: np.ndarray) -> dict[str, np.ndarray | float]:
         n = sector.size
         rd_sigma = self.pop["rd_sigma"]
         rd = self.sector_rd[sector] * np.exp(rd_sigma * self.rng.standard_normal(n) - rd_sigma**2 / 2)
-        return {"sector": sector, "output": output, "productivity": 1.0, "rd_intensity": rd, "base_rd": rd,
-                "margin": self._draw_margins(sector, output)}
+        return {
+            "sector": sector,
+            "output": output,
+            "productivity": 1.0,
+            "rd_intensity": rd,
+            "base_rd": rd,
+            "margin": self._draw_margins(sector, output),
+        }
 
     def _draw_margins(self, sector: np.ndarray, output: np.ndarray) -> np.ndarray:
         """Operating margins: sector mean plus a spread that narrows with size like growth volatility."""
@@ -463,26 +560,45 @@ class ClusterModel(mesa.Model):
         need = self._labour_demand_by_sector(self.skill_multiplier)
         pool = self._pool_by_field()
         self._talent_fill = talent.talent_fill(pool, need, slack)
-        retention = talent.retention_multiplier(tal.housing_units, tal.school_places, pool.sum(),
-                                                p.services_effect, self._services_ref)
-        arrivals = talent.inflow(pool, need, p.talent_inflow, p.vacancy_pull, slack, tal.programme_persons_per_year,
-                                 self._talent_subsidy_mult, self.dt)
+        retention = talent.retention_multiplier(
+            tal.housing_units, tal.school_places, pool.sum(), p.services_effect, self._services_ref
+        )
+        arrivals = talent.inflow(
+            pool,
+            need,
+            p.talent_inflow,
+            p.vacancy_pull,
+            slack,
+            tal.programme_persons_per_year,
+            self._talent_subsidy_mult,
+            self.dt,
+        )
         # talent subsidies per arriving person, paid from the talent budget
         idx = funding.INSTRUMENTS.index("talent")
-        paid = self.government.pay(year_i, "talent", budgets[idx], pol.talent_subsidy_per_person_yuan * arrivals,
-                                   np.arange(N_SECTORS))
+        paid = self.government.pay(
+            year_i, "talent", budgets[idx], pol.talent_subsidy_per_person_yuan * arrivals, np.arange(N_SECTORS)
+        )
         per_arrival = paid.sum() / max(arrivals.sum(), 1.0)
         self._talent_subsidy_mult = talent.subsidy_multiplier(
-            per_arrival, BASELINE_LEVERS.policy.talent_subsidy_per_person_yuan, p.talent_subsidy_scale)
+            per_arrival, BASELINE_LEVERS.policy.talent_subsidy_per_person_yuan, p.talent_subsidy_scale
+        )
         # leavers: whole cohorts, with the sector's probability
         c = self.cohorts
         crow = c.live_rows()
-        p_out = talent.outflow_probability(pool, need, p.talent_outflow + self.policy_scenario.uncertainties.talent_outflow_shock,
-                                           retention, slack, p.excess_unemployed_exit, self.dt)
+        p_out = talent.outflow_probability(
+            pool,
+            need,
+            p.talent_outflow + self.policy_scenario.uncertainties.talent_outflow_shock,
+            retention,
+            slack,
+            p.excess_unemployed_exit,
+            self.dt,
+        )
         gone = crow[self.rng.random(crow.size) < p_out[c.field[crow]]]
         c.alive[gone] = False
-        for r in gone:
-            self.cohort_agents[r].remove()
+        agents = self.cohort_agents
+        for r in gone.tolist():
+            agents[r].remove()
         # arrivals: whole cohorts once enough persons have come
         self._talent_carry += arrivals
         n_new = np.floor(self._talent_carry / self.persons_per_agent).astype(int)
@@ -509,5 +625,11 @@ class ClusterModel(mesa.Model):
             f.base_rd[rows[picked]] = np.maximum(f.base_rd[rows[picked]], threshold[picked])
             f.rd_intensity[rows[picked]] = f.base_rd[rows[picked]]
         eligible = (f.rd_intensity[rows] >= threshold) & (f.innovations[rows] > 0) & (f.age[rows] >= 4)
-        f.high_tech[rows] = innovation.update_high_tech(f.high_tech[rows], eligible, self.rng.random(rows.size),
-                                                        p.certification_rate, p.decertification_rate, self.dt)
+        f.high_tech[rows] = innovation.update_high_tech(
+            f.high_tech[rows],
+            eligible,
+            self.rng.random(rows.size),
+            p.certification_rate,
+            p.decertification_rate,
+            self.dt,
+        )
