@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,10 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from .analysis import headline_table, summarize, threshold_yuan
+from .analysis import headline_table, threshold_yuan
 from .calibration.store import calibrated_sample, load_calibrated
-from .ensemble import EnsembleSpec, RunSettings, default_runs, run_ensemble
-from .io import write_atomic, write_json
+from .ensemble import TABLES, EnsembleSpec, RunSettings, default_runs, load_table, run_ensemble
+from .io import write_json
 from .plots import fan_chart
 from .scenario import LoadedScenario, load_scenario
 
@@ -31,8 +32,12 @@ def model_version() -> str:
         version = "0+unknown"
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True,
-            timeout=5, check=False,
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         ).stdout.strip()
     except OSError:
         commit = ""
@@ -48,12 +53,26 @@ def parameter_uncertainty(calibrated: bool, sampled: bool) -> str:
 
 @dataclass
 class EnsembleResult:
-    """A finished ensemble: its summary and tidy per-run tables, and where they were written."""
+    """A finished ensemble: its summary and where its files were written.
+
+    `sectors` and `zone` (the tidy per-run tables) are read from out/runs.parquet and
+    out/zone.parquet on first access and then kept: nothing holds every run's tables in
+    memory unless asked to (for 100,000 runs `sectors` is ~1.5 GB; read the Parquet file with
+    filters or columns instead, e.g. pd.read_parquet(out / "runs.parquet", filters=...)).
+    """
 
     summary: dict[str, Any]
-    sectors: pd.DataFrame
-    zone: pd.DataFrame
     out: Path
+
+    @cached_property
+    def sectors(self) -> pd.DataFrame:
+        """(run, year, sector) rows: output_yuan, firms, employees."""
+        return load_table(self.out / TABLES["sectors"])
+
+    @cached_property
+    def zone(self) -> pd.DataFrame:
+        """(run, year) rows: the zone metrics."""
+        return load_table(self.out / TABLES["zone"])
 
     def table(self) -> str:
         return headline_table(self.summary)
@@ -89,8 +108,7 @@ def run(
     spec = EnsembleSpec(sc, runs, seed, settings)
     started = time.perf_counter()
     with tqdm(total=runs, desc=f"{sc.name}", unit="run", disable=not progress, leave=False) as bar:
-        sectors, zone = run_ensemble(spec, out, workers=workers, scheduler=scheduler, resume=resume,
-                                     progress=bar.update)
+        aggregate = run_ensemble(spec, out, workers=workers, scheduler=scheduler, resume=resume, progress=bar.update)
     calibrated = load_calibrated()
     summary: dict[str, Any] = {
         "scenario": sc.name,
@@ -99,17 +117,21 @@ def run(
         "runs": runs,
         "model_version": model_version(),
         "years": sc.years,
-        **summarize(sectors, zone, sc.end_year),
+        **aggregate.summary(sc.end_year),
         "scenario_file": str(loaded.path),
         "scenario_text": loaded.text,
-        "settings": {"scale": scale, "persons_per_agent": persons_per_agent, "workers": workers,
-                     "scheduler": scheduler},
+        "settings": {
+            "scale": scale,
+            "persons_per_agent": persons_per_agent,
+            "workers": workers,
+            "scheduler": scheduler,
+        },
         "calibration": calibrated["provenance"] if calibrated else "uncalibrated defaults (model/data/parameters.yaml)",
         "parameter_uncertainty": parameter_uncertainty(calibrated is not None, sample is not None),
         "wall_time_s": round(time.perf_counter() - started, 2),
     }
-    write_atomic(out / "runs.parquet", lambda p: sectors.to_parquet(p, index=False))
-    write_atomic(out / "zone.parquet", lambda p: zone.to_parquet(p, index=False))
-    fan_chart(sectors, threshold_yuan(), f"{sc.name}: annual output by cluster, {runs} runs", out / "fan_chart.png")
+    # runs.parquet and zone.parquet were streamed from the parts by run_ensemble
+    title = f"{sc.name}: annual output by cluster, {runs} runs"
+    fan_chart(aggregate.fan_frame(), threshold_yuan(), title, out / "fan_chart.png")
     write_json(out / "summary.json", summary)  # last: its presence means the run finished
-    return EnsembleResult(summary, sectors, zone, out)
+    return EnsembleResult(summary, out)

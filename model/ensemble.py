@@ -13,18 +13,26 @@ import json
 import math
 import multiprocessing
 import shutil
+import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from .analysis import EnsembleAggregate
 from .calibration.store import ParamSample, draw_from_sample
 from .cluster_model import ZONE_METRICS, ClusterModel, RunRecord
-from .io import write_atomic, write_json
+from .io import atomic_path, write_atomic, write_json
 from .params import Params
 from .scenario import Scenario
 from .sectors import SECTOR_IDS
@@ -33,6 +41,15 @@ CHUNK_RUNS = 10
 """Replications per persisted part (fixed, so parts are the same whatever the workers)."""
 PARTS_DIR = "parts"
 MANIFEST = "manifest.json"
+RESULT_FILES = ("summary.json", "runs.parquet", "zone.parquet", "fan_chart.png")
+"""Files of a finished ensemble in its folder; summary.json is written last."""
+TABLES = {"sectors": "runs.parquet", "zone": "zone.parquet"}  # part kind -> streamed result table
+ROW_GROUP_ROWS = 1 << 17
+"""Rows per row group of the streamed result tables (parts hold only a few hundred rows each)."""
+CONNECT_TIMEOUT_S = 10
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 @dataclass(frozen=True)
@@ -75,14 +92,16 @@ class EnsembleSpec:
 def record_tables(run: int, rec: RunRecord) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tidy tables of one run: (run, year, sector) rows and (run, year) zone rows."""
     ny, ns = rec.sector_output.shape
-    sectors = pd.DataFrame({
-        "run": np.full(ny * ns, run, dtype=np.int32),
-        "year": np.repeat(np.asarray(rec.years, dtype=np.int16), ns),
-        "sector": pd.Categorical(np.tile(SECTOR_IDS, ny), categories=SECTOR_IDS),
-        "output_yuan": rec.sector_output.ravel(),
-        "firms": rec.sector_firms.ravel(),
-        "employees": rec.sector_employees.ravel(),
-    })
+    sectors = pd.DataFrame(
+        {
+            "run": np.full(ny * ns, run, dtype=np.int32),
+            "year": np.repeat(np.asarray(rec.years, dtype=np.int16), ns),
+            "sector": pd.Categorical(np.tile(SECTOR_IDS, ny), categories=SECTOR_IDS),
+            "output_yuan": rec.sector_output.ravel(),
+            "firms": rec.sector_firms.ravel(),
+            "employees": rec.sector_employees.ravel(),
+        }
+    )
     zone = pd.DataFrame({"run": np.full(ny, run, dtype=np.int32), "year": np.asarray(rec.years, dtype=np.int16)})
     for m in ZONE_METRICS:
         zone[m] = rec.zone[m]
@@ -122,19 +141,38 @@ def _write_part(parts: Path, chunk: int, tables: tuple[pd.DataFrame, pd.DataFram
     write_atomic(sector_path, lambda p: tables[0].to_parquet(p, index=False))
 
 
+def _remove_stale(out: Path, parts: Path) -> None:
+    """An ensemble in progress has no result files (summary.json means finished), and no
+    temporaries left by a killed writer."""
+    for name in RESULT_FILES:
+        (out / name).unlink(missing_ok=True)
+        for tmp in out.glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+    for tmp in parts.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
 def prepare_parts(out: Path, spec: EnsembleSpec, resume: bool) -> Path:
-    """Create (or, with resume, check) the parts folder of an ensemble; returns its path."""
+    """Create (or, with resume, check) the parts folder of an ensemble; returns its path.
+
+    Either way the folder's previous results are removed, so that summary.json only ever
+    exists for a finished ensemble."""
     parts = out / PARTS_DIR
     manifest = parts / MANIFEST
-    fingerprint = spec.fingerprint()
+    fingerprint = json.loads(json.dumps(spec.fingerprint()))  # as saved (tuples become lists)
     if resume and manifest.exists():
-        old = json.loads(manifest.read_text())
+        try:
+            old = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            old = None
         if old != fingerprint:
             raise EnsembleError(
                 f"{parts}: the saved parts belong to a different ensemble (scenario, runs, seed or settings "
                 "differ); rerun without --resume or choose another --out"
             )
+        _remove_stale(out, parts)
         return parts
+    _remove_stale(out, parts)
     if parts.exists():
         shutil.rmtree(parts)
     parts.mkdir(parents=True)
@@ -142,8 +180,64 @@ def prepare_parts(out: Path, spec: EnsembleSpec, resume: bool) -> Path:
     return parts
 
 
+def _read_part(parts: Path, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    sector_path, zone_path = _part_paths(parts, chunk)
+    return pd.read_parquet(sector_path), pd.read_parquet(zone_path)
+
+
+def _fixed_sectors(table: pa.Table) -> pa.Table:
+    """The sector column as a dictionary over all of SECTOR_IDS, in that order, whatever a
+    part file's own dictionary holds (so every part has the same schema)."""
+    i = table.schema.get_field_index("sector")
+    if i < 0:
+        return table
+    names = table.column(i).cast(pa.string())
+    codes = pc.index_in(names, value_set=pa.array(SECTOR_IDS)).cast(pa.int8())
+    column = pa.chunked_array(
+        [pa.DictionaryArray.from_arrays(c, pa.array(SECTOR_IDS)) for c in codes.chunks],
+        type=pa.dictionary(pa.int8(), pa.string()),
+    )
+    return table.set_column(i, table.field(i).with_type(column.type), column)
+
+
+def write_tables(parts: Path, out: Path) -> None:
+    """Stream the parts into out/runs.parquet and out/zone.parquet, chunk by chunk (so in run,
+    year, sector order), holding at most ROW_GROUP_ROWS rows at a time; atomic."""
+    for kind, name in TABLES.items():
+        files = sorted(parts.glob(f"{kind}-*.parquet"))
+        with atomic_path(out / name) as tmp:
+            writer: pq.ParquetWriter | None = None
+            batch: list[pa.Table] = []
+            rows = 0
+            try:
+                for f in [*files, None]:
+                    if f is not None:
+                        table = _fixed_sectors(pq.read_table(f))
+                        batch.append(table)
+                        rows += table.num_rows
+                    if batch and (rows >= ROW_GROUP_ROWS or f is None):
+                        merged = pa.concat_tables(batch)
+                        if writer is None:
+                            writer = pq.ParquetWriter(tmp, merged.schema)
+                        writer.write_table(merged, row_group_size=ROW_GROUP_ROWS)
+                        batch, rows = [], 0
+            finally:
+                if writer is not None:
+                    writer.close()
+
+
+def load_table(path: Path) -> pd.DataFrame:
+    """A result table (runs.parquet or zone.parquet) as a DataFrame; sectors as a categorical
+    in SECTOR_IDS order."""
+    frame = pd.read_parquet(path)
+    if "sector" in frame:
+        frame["sector"] = pd.Categorical(frame["sector"], categories=SECTOR_IDS)
+    return frame
+
+
 def read_parts(parts: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All persisted chunks, sorted by run and year (deterministic order)."""
+    """All persisted chunks in memory, sorted by run and year (deterministic order); for
+    small ensembles and tests (run_ensemble streams them instead)."""
     sector_files = sorted(parts.glob("sectors-*.parquet"))
     zone_files = sorted(parts.glob("zone-*.parquet"))
     sectors = pd.concat([pd.read_parquet(f) for f in sector_files], ignore_index=True)
@@ -181,22 +275,80 @@ def _local_results(spec: EnsembleSpec, tasks: list[Task], workers: int) -> Itera
                 yield pending.pop(fut), fut.result()
 
 
-def _dask_results(spec: EnsembleSpec, tasks: list[Task], scheduler: str) -> Iterator[tuple[int, tuple]]:
+def connect(scheduler: str) -> Client:
+    """A client of the Dask scheduler at `scheduler` (tcp://host:port); a one-line EnsembleError
+    if Dask is not installed or no scheduler answers there."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise EnsembleError("--scheduler needs Dask: pip install 'etown-clusters[dask]'") from None
+    address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
     try:
-        client = Client(scheduler, timeout="10s")
-    except OSError as exc:
-        raise EnsembleError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    with client:
-        futures = {
-            client.submit(run_chunk, spec.scenario, runs, seeds, spec.settings, pure=False): chunk
-            for chunk, runs, seeds in tasks
-        }
-        for fut in as_completed(futures):
-            yield futures[fut], fut.result()
+        where = urlsplit(address)
+        if where.scheme == "tcp":
+            if not (where.hostname and where.port):
+                raise ValueError("give the address as tcp://HOST:PORT")
+            # a refused connection fails here at once (the Dask client would retry until its timeout)
+            socket.create_connection((where.hostname, where.port), timeout=CONNECT_TIMEOUT_S).close()
+    except (OSError, ValueError) as exc:
+        raise EnsembleError(f"cannot reach the Dask scheduler at {scheduler}: {_one_line(exc)}") from None
+
+    # Client() waits forever on a server that accepts connections but does not speak Dask's
+    # protocol (its timeout does not cover the handshake): connect from a thread, with a deadline
+    made: dict[str, Any] = {}
+
+    def make() -> None:
+        try:
+            made["client"] = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
+        except Exception as exc:  # whatever the failure, the address does not lead to a usable scheduler
+            made["error"] = exc
+
+    thread = threading.Thread(target=make, name="etown-dask-connect", daemon=True)
+    thread.start()
+    thread.join(2 * CONNECT_TIMEOUT_S)
+    if "client" in made:
+        return made["client"]
+    reason = _one_line(made["error"]) if "error" in made else "no answer from a Dask scheduler there"
+    raise EnsembleError(f"cannot reach the Dask scheduler at {scheduler}: {reason}")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _dask_results(client: Client, spec: EnsembleSpec, tasks: list[Task]) -> Iterator[tuple[int, tuple]]:
+    """Chunks run as Dask tasks, a bounded number in flight; results in completion order."""
+    from distributed import as_completed
+
+    queue = iter(tasks)
+    in_flight = max(8, 2 * sum(client.nthreads().values()))
+    pending: dict[Any, int] = {}
+    finished = as_completed(loop=client.loop)
+
+    def submit(task: Task) -> None:
+        chunk, runs, seeds = task
+        fut = client.submit(run_chunk, spec.scenario, runs, seeds, spec.settings, pure=False)
+        pending[fut] = chunk
+        finished.add(fut)
+
+    for task in islice(queue, in_flight):
+        submit(task)
+    for fut in finished:
+        chunk = pending.pop(fut)
+        try:
+            tables = fut.result()
+        except ImportError as exc:
+            raise EnsembleError(
+                f"the Dask workers cannot run the model ({exc}); install etown-clusters on every worker"
+            ) from None
+        except (OSError, CancelledError) as exc:
+            raise EnsembleError(
+                f"lost the Dask cluster ({_one_line(exc)}); finished chunks are saved, rerun with --resume"
+            ) from None
+        fut.release()
+        for task in islice(queue, 1):
+            submit(task)
+        yield chunk, tables
 
 
 def run_ensemble(
@@ -207,27 +359,44 @@ def run_ensemble(
     scheduler: str | None = None,
     resume: bool = False,
     progress: Callable[[int], None] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run (or finish) an ensemble; persist each chunk under `out/parts`; return all tables.
+) -> EnsembleAggregate:
+    """Run (or finish) an ensemble and write its tables; returns its compact aggregate.
 
+    Each chunk is persisted under `out/parts` and folded into an EnsembleAggregate as it
+    arrives (chunks already on disk are read back when resuming); at the end the parts are
+    streamed into out/runs.parquet and out/zone.parquet. Memory is bounded by the aggregate
+    (~0.6 KB per run) plus a few chunks, whatever the number of runs.
+
+    scheduler: a Dask scheduler address, contacted before the folder is touched.
     progress: called with the number of replications finished, as chunks complete (including
     those already on disk when resuming).
     """
-    parts = prepare_parts(out, spec, resume)
-    seeds = spec.run_seeds()
-    tasks: list[Task] = []
-    for i, runs in enumerate(spec.chunks()):
-        if _chunk_done(parts, i):
+    client = connect(scheduler) if scheduler else None
+    try:
+        parts = prepare_parts(out, spec, resume)
+        aggregate = EnsembleAggregate(spec.runs)
+        seeds = spec.run_seeds()
+        tasks: list[Task] = []
+        for i, runs in enumerate(spec.chunks()):
+            if _chunk_done(parts, i):
+                aggregate.add(*_read_part(parts, i))
+                if progress:
+                    progress(len(runs))
+            else:
+                tasks.append((i, runs, [seeds[r] for r in runs]))
+        results: Iterable = (
+            _dask_results(client, spec, tasks) if client is not None else _local_results(spec, tasks, workers)
+        )
+        for chunk, tables in results:
+            _write_part(parts, chunk, tables)
+            aggregate.add(*tables)
             if progress:
-                progress(len(runs))
-        else:
-            tasks.append((i, runs, [seeds[r] for r in runs]))
-    results: Iterable = _dask_results(spec, tasks, scheduler) if scheduler else _local_results(spec, tasks, workers)
-    for chunk, tables in results:
-        _write_part(parts, chunk, tables)
-        if progress:
-            progress(len(tables[1]["run"].unique()))
-    return read_parts(parts)
+                progress(len(tables[1]["run"].unique()))
+    finally:
+        if client is not None:
+            client.close()
+    write_tables(parts, out)
+    return aggregate
 
 
 def default_runs(half_width: float = 0.05) -> int:
