@@ -248,7 +248,10 @@ def fit_table(result: FitResult, sims: pd.DataFrame) -> pd.DataFrame:
 def format_table(table: pd.DataFrame) -> str:
     def fmt(x: Any) -> str:
         if isinstance(x, str):
-            return x
+            try:
+                x = float(x)
+            except ValueError:
+                return x
         ax = abs(x)
         return f"{x / 1e9:.1f} bn" if ax >= 1e8 else (f"{x:,.0f}" if ax >= 100 else f"{x:.3f}")
 
