@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .analysis import EnsembleAggregate
+from .analysis import ZONE_REPORT, EnsembleAggregate
 from .calibration.store import ParamSample, draw_from_sample
 from .cluster_model import ZONE_METRICS, ClusterModel, RunRecord
 from .io import atomic_path, write_atomic, write_json
@@ -45,7 +45,9 @@ RESULT_FILES = ("summary.json", "runs.parquet", "zone.parquet", "fan_chart.png")
 """Files of a finished ensemble in its folder; summary.json is written last."""
 TABLES = {"sectors": "runs.parquet", "zone": "zone.parquet"}  # part kind -> streamed result table
 ROW_GROUP_ROWS = 1 << 17
-"""Rows per row group of the streamed result tables (parts hold only a few hundred rows each)."""
+ROW_GROUP_PARTS = 256
+"""A row group of the streamed result tables gathers parts up to ROW_GROUP_ROWS rows or
+ROW_GROUP_PARTS parts (many small Arrow tables cost far more memory than their rows)."""
 CONNECT_TIMEOUT_S = 10
 
 if TYPE_CHECKING:
@@ -75,6 +77,10 @@ class EnsembleSpec:
 
     def run_seeds(self) -> list[np.random.SeedSequence]:
         return np.random.SeedSequence(self.seed).spawn(self.runs)
+
+    def run_seed(self, run: int) -> np.random.SeedSequence:
+        """`run_seeds()[run]`, made alone (what spawn() makes: the same entropy, spawn key (run,))."""
+        return np.random.SeedSequence(self.seed, spawn_key=(run,))
 
     def chunks(self) -> list[list[int]]:
         return [list(range(s, min(s + CHUNK_RUNS, self.runs))) for s in range(0, self.runs, CHUNK_RUNS)]
@@ -181,8 +187,13 @@ def prepare_parts(out: Path, spec: EnsembleSpec, resume: bool) -> Path:
 
 
 def _read_part(parts: Path, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A chunk's tables as saved, with the columns EnsembleAggregate uses."""
     sector_path, zone_path = _part_paths(parts, chunk)
-    return pd.read_parquet(sector_path), pd.read_parquet(zone_path)
+    zone_columns = ["run", "year", *(col for col, _ in ZONE_REPORT.values())]
+    return (
+        pd.read_parquet(sector_path, columns=["run", "year", "sector", "output_yuan"]),
+        pd.read_parquet(zone_path, columns=zone_columns),
+    )
 
 
 def _fixed_sectors(table: pa.Table) -> pa.Table:
@@ -202,7 +213,7 @@ def _fixed_sectors(table: pa.Table) -> pa.Table:
 
 def write_tables(parts: Path, out: Path) -> None:
     """Stream the parts into out/runs.parquet and out/zone.parquet, chunk by chunk (so in run,
-    year, sector order), holding at most ROW_GROUP_ROWS rows at a time; atomic."""
+    year, sector order), holding one row group at a time; atomic."""
     for kind, name in TABLES.items():
         files = sorted(parts.glob(f"{kind}-*.parquet"))
         with atomic_path(out / name) as tmp:
@@ -212,15 +223,17 @@ def write_tables(parts: Path, out: Path) -> None:
             try:
                 for f in [*files, None]:
                     if f is not None:
-                        table = _fixed_sectors(pq.read_table(f))
+                        with pq.ParquetFile(f) as part:
+                            table = _fixed_sectors(part.read())
                         batch.append(table)
                         rows += table.num_rows
-                    if batch and (rows >= ROW_GROUP_ROWS or f is None):
+                    if batch and (rows >= ROW_GROUP_ROWS or len(batch) >= ROW_GROUP_PARTS or f is None):
                         merged = pa.concat_tables(batch)
                         if writer is None:
                             writer = pq.ParquetWriter(tmp, merged.schema)
                         writer.write_table(merged, row_group_size=ROW_GROUP_ROWS)
-                        batch, rows = [], 0
+                        batch, rows, merged = [], 0, None
+                        pa.default_memory_pool().release_unused()  # else the pool keeps ~100 MB of slack
             finally:
                 if writer is not None:
                     writer.close()
@@ -254,22 +267,26 @@ class EnsembleError(RuntimeError):
 
 
 # ---------------------------------------------------------------------- executors
-Task = tuple[int, list[int], list[np.random.SeedSequence]]
+Task = tuple[int, list[int]]  # chunk, its runs (seeds are made when the chunk is submitted)
+
+
+def _seeds(spec: EnsembleSpec, runs: list[int]) -> list[np.random.SeedSequence]:
+    return [spec.run_seed(r) for r in runs]
 
 
 def _local_results(spec: EnsembleSpec, tasks: list[Task], workers: int) -> Iterator[tuple[int, tuple]]:
     if workers <= 1:
-        for chunk, runs, seeds in tasks:
-            yield chunk, run_chunk(spec.scenario, runs, seeds, spec.settings)
+        for chunk, runs in tasks:
+            yield chunk, run_chunk(spec.scenario, runs, _seeds(spec, runs), spec.settings)
         return
     ctx = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending: dict[Future, int] = {}
-        queue = list(tasks)
+        queue = tasks[::-1]  # popped from the end
         while queue or pending:
             while queue and len(pending) < 2 * workers:  # bounded number of results in flight
-                chunk, runs, seeds = queue.pop(0)
-                pending[pool.submit(run_chunk, spec.scenario, runs, seeds, spec.settings)] = chunk
+                chunk, runs = queue.pop()
+                pending[pool.submit(run_chunk, spec.scenario, runs, _seeds(spec, runs), spec.settings)] = chunk
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield pending.pop(fut), fut.result()
@@ -326,8 +343,8 @@ def _dask_results(client: Client, spec: EnsembleSpec, tasks: list[Task]) -> Iter
     finished = as_completed(loop=client.loop)
 
     def submit(task: Task) -> None:
-        chunk, runs, seeds = task
-        fut = client.submit(run_chunk, spec.scenario, runs, seeds, spec.settings, pure=False)
+        chunk, runs = task
+        fut = client.submit(run_chunk, spec.scenario, runs, _seeds(spec, runs), spec.settings, pure=False)
         pending[fut] = chunk
         finished.add(fut)
 
@@ -375,7 +392,6 @@ def run_ensemble(
     try:
         parts = prepare_parts(out, spec, resume)
         aggregate = EnsembleAggregate(spec.runs)
-        seeds = spec.run_seeds()
         tasks: list[Task] = []
         for i, runs in enumerate(spec.chunks()):
             if _chunk_done(parts, i):
@@ -383,7 +399,7 @@ def run_ensemble(
                 if progress:
                     progress(len(runs))
             else:
-                tasks.append((i, runs, [seeds[r] for r in runs]))
+                tasks.append((i, runs))
         results: Iterable = (
             _dask_results(client, spec, tasks) if client is not None else _local_results(spec, tasks, workers)
         )

@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from model import api
-from model.ensemble import CHUNK_RUNS, PARTS_DIR
+from model.ensemble import CHUNK_RUNS, PARTS_DIR, EnsembleSpec
+from model.scenario import load_scenario
 
 from .conftest import ROOT, SMALL_SCALE
 
@@ -112,3 +113,11 @@ def test_resume_of_another_ensemble_is_one_line_exit_2(baseline_path: Path, tmp_
     # nothing of the saved ensemble was touched
     assert (out / "summary.json").read_bytes() == summary_before
     assert _finished_chunks(out / PARTS_DIR) == parts_before
+
+
+def test_seeds_made_one_by_one_are_the_spawned_ones(baseline_path: Path) -> None:
+    spec = EnsembleSpec(load_scenario(baseline_path).scenario, runs=25, seed=123)
+    for run, spawned in enumerate(spec.run_seeds()):
+        alone = spec.run_seed(run)
+        assert (alone.entropy, alone.spawn_key) == (spawned.entropy, spawned.spawn_key)
+        assert (alone.generate_state(8) == spawned.generate_state(8)).all()
