@@ -7,12 +7,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from .analysis import BN  # noqa: E402
-from .io import write_atomic  # noqa: E402
-from .sectors import SECTORS  # noqa: E402
+from .analysis import BN
+from .io import write_atomic
+from .sectors import SECTORS
 
 BANDS = ((0.10, 0.90, 0.20, "80% band"), (0.25, 0.75, 0.40, "50% band"))
 

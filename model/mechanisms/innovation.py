@@ -26,7 +26,11 @@ def ecosystem_multiplier(
     key-technology list aimed at the sector (count). has_vp: firm hosts a technology VP.
     """
     centres = (1.0 + ecosystem_effect * centres_and_bases) / (1.0 + ecosystem_effect * baseline_centres_and_bases)
-    return centres * (1.0 + key_tech_effect * np.asarray(key_technologies_in_sector)) * (1.0 + vp_effect * np.asarray(has_vp))
+    return (
+        centres
+        * (1.0 + key_tech_effect * np.asarray(key_technologies_in_sector))
+        * (1.0 + vp_effect * np.asarray(has_vp))
+    )
 
 
 def innovation_probability(
