@@ -284,7 +284,7 @@ def test_entry_cost_index_hand_value_and_falls_with_costs():
 
 def test_expected_entrants_hand_values():
     got = entry_exit.expected_entrants(
-        base_firms=np.array([100.0, 200.0, 50.0]),
+        firms=np.array([100.0, 200.0, 50.0]),
         entry_rate=0.2,
         output_ratio=np.array([1.0, 4.0, -1.0]),
         agglomeration=0.5,

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from importlib import resources
 from typing import Any
 
 import numpy as np
-import yaml
+
+from ..data import yaml_load
 
 CALIBRATED_FILE = "calibrated.yaml"
 
 
+def _calibrated_path() -> Any:
+    return resources.files("model.data").joinpath(CALIBRATED_FILE)
+
+
+@cache
+def _parse(text: str) -> dict[str, Any]:
+    return yaml_load(text)  # type: ignore[return-value]
+
+
 def load_calibrated() -> dict[str, Any] | None:
-    """The calibrated file's content, or None before the model has been calibrated."""
-    path = resources.files("model.data").joinpath(CALIBRATED_FILE)
+    """The calibrated file's content (a fresh copy), or None before the model has been
+    calibrated. Parsing is cached by content: a model built per replication reads it once."""
+    path = _calibrated_path()
     if not path.is_file():
         return None
-    return yaml.safe_load(path.read_text())
+    return copy.deepcopy(_parse(path.read_text()))
 
 
 def calibrated_point() -> dict[str, float]:

@@ -17,7 +17,7 @@ import yaml
 DATA_PACKAGE = "model.data"
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when available
     """SafeLoader that also reads YAML 1.2 floats such as `1.0e9` (YAML 1.1 wants `1.0e+9`)."""
 
 
