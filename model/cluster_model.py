@@ -178,6 +178,7 @@ class ClusterModel(mesa.Model):
             innovations=innovations,
             anchor=anchor,
         )
+        self.base_firm_counts = counts.astype(float)
         self.median_firm_output = np.array([np.median(output[sector == i]) for i in range(N_SECTORS)])
         self.base_sector_output = st.sector_output.copy()
 
@@ -488,10 +489,12 @@ class ClusterModel(mesa.Model):
         fund_ratio = self._lev["venture"] / self._ref["venture"] if self._ref["venture"] > 0 else 1.0
         ratio = self.sector_output() / self.base_sector_output
         f = self.firms
+        firms_now = np.bincount(f.sector[f.alive], minlength=N_SECTORS).astype(float)
         expected = entry_exit.expected_entrants(
-            np.bincount(f.sector[f.alive], minlength=N_SECTORS).astype(float),
+            firms_now,
             p.entry_rate,
             ratio,
+            firms_now / self.base_firm_counts,
             p.agglomeration,
             cost,
             p.entry_cost_elasticity,

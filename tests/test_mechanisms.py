@@ -284,9 +284,10 @@ def test_entry_cost_index_hand_value_and_falls_with_costs():
 
 def test_expected_entrants_hand_values():
     got = entry_exit.expected_entrants(
-        firms=np.array([100.0, 200.0, 50.0]),
+        firms=np.array([100.0, 200.0, 50.0, 80.0]),
         entry_rate=0.2,
-        output_ratio=np.array([1.0, 4.0, -1.0]),
+        output_ratio=np.array([1.0, 4.0, -1.0, 2.0]),
+        firm_ratio=np.array([1.0, 1.0, 1.0, 4.0]),
         agglomeration=0.5,
         cost_index=0.5,
         cost_elasticity=0.6,
@@ -295,16 +296,36 @@ def test_expected_entrants_hand_values():
         dt=0.25,
     )
     # policy = 0.5**-0.6 * 2**0.3 = 2**0.9 = 1.866066
-    # sector 0: 100*0.2*0.25 * 1**0.5 * 1.866066 = 5 * 1.866066 = 9.330330
-    # sector 1: 200*0.2*0.25 * 4**0.5 * 1.866066 = 10 * 2 * 1.866066 = 37.321320
+    # sector 0: 100*0.2*0.25 * (1/1)**0.5 * 1.866066 = 5 * 1.866066 = 9.330330
+    # sector 1: 200*0.2*0.25 * (4/1)**0.5 * 1.866066 = 10 * 2 * 1.866066 = 37.321320
     # sector 2: negative output ratio clamped to 0 -> no entry
-    assert_allclose(got, [9.330330, 37.321320, 0.0], rtol=1e-6)
+    # sector 3: crowded (firms x4, output x2): 80*0.2*0.25 * (2/4)**0.5 * 1.866066 = 4*0.707107*1.866066 = 5.278033
+    assert_allclose(got, [9.330330, 37.321320, 0.0, 5.278033], rtol=1e-6)
 
 
 def test_expected_entrants_at_2020_conditions():
-    # ratio 1, cost 1, fund 1: plain gross entry 300 * 0.2 * 1 = 60
-    got = entry_exit.expected_entrants(np.array([300.0]), 0.2, np.array([1.0]), 0.7, 1.0, 0.6, 1.0, 0.3, 1.0)
+    # ratios 1, cost 1, fund 1: plain gross entry 300 * 0.2 * 1 = 60
+    got = entry_exit.expected_entrants(
+        np.array([300.0]), 0.2, np.array([1.0]), np.array([1.0]), 0.7, 1.0, 0.6, 1.0, 0.3, 1.0
+    )
     assert_allclose(got, [60.0])
+
+
+def test_expected_entrants_agglomeration_nests_linear_and_compounding():
+    # agglomeration 1: entry proportional to output, whatever the firm count (40 * 0.25 * 3/2 * 2 = ...)
+    a1 = entry_exit.expected_entrants(np.array([40.0]), 0.25, np.array([3.0]), np.array([2.0]), 1.0, 1, 0, 1, 0, 1.0)
+    # 40 firms * 0.25 * (3/2) = 15 = 20 start firms * 0.25 * 3 (output x3)
+    assert_allclose(a1, [15.0])
+    a0 = entry_exit.expected_entrants(np.array([40.0]), 0.25, np.array([3.0]), np.array([2.0]), 0.0, 1, 0, 1, 0, 1.0)
+    assert_allclose(a0, [10.0])  # 40 * 0.25: compounding with the firm count only
+
+
+def test_expected_entrants_capped_for_extreme_levers():
+    # approval in days and free land: cost index 0.01 -> 0.01**-1.2 = 251 x entry, capped at 1/yr
+    got = entry_exit.expected_entrants(
+        np.array([100.0]), 0.2, np.array([1.0]), np.array([1.0]), 0.5, 0.01, 1.2, 1, 0, 0.25
+    )
+    assert_allclose(got, [100.0 * entry_exit.MAX_ENTRY_PER_YEAR * 0.25])
 
 
 def test_startup_sizes_median_and_log_sd():

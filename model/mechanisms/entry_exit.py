@@ -24,10 +24,16 @@ def entry_cost_index(
     return float((land * rent * delay) ** (1.0 / 3.0))
 
 
+MAX_ENTRY_PER_YEAR = 1.0
+"""Ceiling on gross entry per year as a share of a sector's firms (a guard for extreme lever
+values: registration, land and approval capacity cannot double a sector within a year)."""
+
+
 def expected_entrants(
     firms: np.ndarray,
     entry_rate: float,
     output_ratio: np.ndarray,
+    firm_ratio: np.ndarray,
     agglomeration: float,
     cost_index: float,
     cost_elasticity: float,
@@ -39,13 +45,18 @@ def expected_entrants(
 
     firms: current firm count per sector (entry compounds with the population, as the zone's
     firm count did: 8,890 in 2014 to over 30,000 in 2020); entry_rate: gross entry per year as
-    a share of it; output_ratio: sector output / its start-year output (agglomeration pull);
+    a share of it at start-year conditions; output_ratio, firm_ratio: sector output and firm
+    count relative to the start year. Entry per incumbent rises with output per firm
+    (output_ratio / firm_ratio) ** agglomeration: a growing market draws entrants, a crowded one
+    deters them; agglomeration = 1 makes entry proportional to sector output, 0 to firm count.
     cost_index: entry cost vs 2020 policies (entry_cost_index); fund_ratio: venture money
-    available vs 2020 policies.
+    available vs 2020 policies. Capped at MAX_ENTRY_PER_YEAR x firms per year.
     """
-    pull = np.maximum(output_ratio, 0.0) ** agglomeration
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_firm = np.where(firm_ratio > 0, np.maximum(output_ratio, 0.0) / firm_ratio, 1.0)
     policy = cost_index ** (-cost_elasticity) * max(fund_ratio, 0.0) ** fund_elasticity
-    return firms * entry_rate * dt * pull * policy
+    rate = np.minimum(entry_rate * per_firm**agglomeration * policy, MAX_ENTRY_PER_YEAR)
+    return firms * rate * dt
 
 
 def startup_sizes(rng: np.random.Generator, n: int, median_output: np.ndarray | float, sigma: float) -> np.ndarray:
