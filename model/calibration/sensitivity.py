@@ -456,6 +456,7 @@ def run_sensitivity(
         "common_random_numbers": True,
         "nominal": nominal_point(base, defaults),
         "parameter_defaults": _calibration_note(),
+        "model_version": _model_version(),
     }
     sobol_inputs = chosen
     if method in ("morris", "both"):
@@ -484,6 +485,12 @@ def run_sensitivity(
     meta["wall_time_s"] = round(time.perf_counter() - started, 2)
     meta["workers"] = workers
     return SensitivityResult(indices, ranking(indices[indices["method"] == final]), meta, designs)
+
+
+def _model_version() -> str:
+    from ..api import model_version
+
+    return model_version()
 
 
 def _calibration_note() -> str:
