@@ -18,7 +18,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/etown run scenarios/baseline.yaml
+	$(BIN)/etown run scenarios/baseline.yaml --workers $$(nproc)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
