@@ -13,8 +13,12 @@ from .ensemble import EnsembleError, default_runs
 from .io import write_json
 from .scenario import ScenarioError, load_scenario
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="E-Town cluster-growth model: run policy scenarios as Monte Carlo ensembles.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="E-Town cluster-growth model: run policy scenarios as Monte Carlo ensembles.",
+)
 
 USER_ERRORS = (ScenarioError, EnsembleError)
 
@@ -43,8 +47,18 @@ def run_cmd(
     """Run SCENARIO as an ensemble; write runs.parquet, summary.json and fan_chart.png."""
     try:
         loaded = load_scenario(scenario)
-        result = run(loaded, runs=runs, seed=seed, workers=workers, out=out, scheduler=scheduler, resume=resume,
-                     scale=scale, progress=not quiet and sys.stderr.isatty(), point_estimate=point_estimate)
+        result = run(
+            loaded,
+            runs=runs,
+            seed=seed,
+            workers=workers,
+            out=out,
+            scheduler=scheduler,
+            resume=resume,
+            scale=scale,
+            progress=not quiet and sys.stderr.isatty(),
+            point_estimate=point_estimate,
+        )
     except USER_ERRORS as exc:
         fail(str(exc))
     except OSError as exc:
