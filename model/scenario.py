@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from .data import yaml_load
+from .io import read_yaml_mapping
 from .levers import Levers, Range, Uncertainties
 from .params import param_specs
 
@@ -79,20 +78,7 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def _read_mapping(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
     if path in chain:
         raise ScenarioError(f"{path}: inherits: circular inheritance ({' -> '.join(map(str, (*chain, path)))})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from None
-    try:
-        raw = yaml_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "?"
-        raise ScenarioError(f"{path}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{path}: top level must be a mapping of keys (name, clusters, policy, ...)")
+    raw, text = read_yaml_mapping(path, ScenarioError, "name, clusters, policy, ...")
     parent = raw.pop("inherits", None)
     if parent is None:
         return raw, text

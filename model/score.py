@@ -39,12 +39,12 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from .analysis import crossing_years
 from .cluster_model import ZONE_METRICS
-from .data import facts, yaml_load
+from .data import facts
+from .io import read_yaml_mapping
 from .levers import SectorId
 
 BN = 1e9
@@ -121,20 +121,7 @@ def _format_error(path: Path, err: ValidationError) -> str:
 def load_observations(path: str | Path) -> tuple[Observations, str]:
     """Read and validate an observations file; returns it and the file's SHA-256."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ObservationsError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ObservationsError(f"{path}: cannot read: {exc}") from None
-    try:
-        raw = yaml_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "?"
-        raise ObservationsError(f"{path}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(raw, dict):
-        raise ObservationsError(f"{path}: top level must be a mapping (description, sectors, zone, events)")
+    raw, text = read_yaml_mapping(path, ObservationsError, "description, sectors, zone, events")
     try:
         obs = Observations.model_validate(raw)
     except ValidationError as err:
