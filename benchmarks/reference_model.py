@@ -178,6 +178,12 @@ class ReferenceModel(ClusterModel):
             out[a.sector] += a.output
         return np.array(out)
 
+    def firm_counts(self) -> np.ndarray:
+        counts = [0.0] * N_SECTORS
+        for a in self.ref_firms:
+            counts[a.sector] += 1
+        return np.array(counts)
+
     def _labour_demand_by_sector(self, skill: np.ndarray) -> np.ndarray:
         opw, sk = self.output_per_worker.tolist(), skill.tolist()
         d = [0.0] * N_SECTORS
@@ -187,13 +193,8 @@ class ReferenceModel(ClusterModel):
         return np.array(d)
 
     def _record_year(self, i: int, output: np.ndarray) -> None:
-        super()._record_year(i, output)  # firm counts from the (empty) column store are replaced below
-        counts = [0] * N_SECTORS
-        high_tech = 0
-        for a in self.ref_firms:
-            counts[a.sector] += 1
-            high_tech += a.high_tech
-        self.record.sector_firms[i] = np.array(counts) / self.scale
+        super()._record_year(i, output)  # high-tech count from the (empty) column store is replaced below
+        high_tech = sum(a.high_tech for a in self.ref_firms)
         self.record.zone["high_tech_firms"][i] = high_tech / self.scale
 
     # ------------------------------------------------------------------ the step

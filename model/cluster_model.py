@@ -252,6 +252,11 @@ class ClusterModel(mesa.Model):
             mean = self._sector_sum(w * c.level, c.field) / self._sector_sum(w, c.field)
         return np.nan_to_num(mean, nan=1.0)
 
+    def firm_counts(self) -> np.ndarray:
+        """Living firms per sector (simulated agents, not scaled to the zone)."""
+        f = self.firms
+        return np.bincount(f.sector[f.alive], minlength=N_SECTORS).astype(float)
+
     def sector_output(self) -> np.ndarray:
         """Current output run rate per sector (yuan/year)."""
         f = self.firms
@@ -275,7 +280,7 @@ class ClusterModel(mesa.Model):
     def _record_year(self, i: int, output: np.ndarray) -> None:
         f, r = self.firms, self.record
         r.sector_output[i] = output
-        r.sector_firms[i] = np.bincount(f.sector[f.alive], minlength=N_SECTORS) / self.scale
+        r.sector_firms[i] = self.firm_counts() / self.scale
         r.sector_employees[i] = self._labour_demand_by_sector(self.skill_multiplier)
         years_in = self.years[i] - self.start.year
         z = r.zone
@@ -488,8 +493,7 @@ class ClusterModel(mesa.Model):
         )
         fund_ratio = self._lev["venture"] / self._ref["venture"] if self._ref["venture"] > 0 else 1.0
         ratio = self.sector_output() / self.base_sector_output
-        f = self.firms
-        firms_now = np.bincount(f.sector[f.alive], minlength=N_SECTORS).astype(float)
+        firms_now = self.firm_counts()
         expected = entry_exit.expected_entrants(
             firms_now,
             p.entry_rate,
