@@ -29,10 +29,9 @@ import numpy as np
 
 from model import agents as ag
 from model.cluster_model import ClusterModel
-from model.levers import BASELINE_LEVERS
-from model.mechanisms import demand, funding, growth
+from model.mechanisms import funding, growth
 from model.population import pick_weighted
-from model.sectors import N_SECTORS, SECTOR_IDS, SECTOR_INDEX
+from model.sectors import N_SECTORS, SECTOR_INDEX
 
 _FIRM_DEFAULTS: dict[str, Any] = {
     "age": 0,
@@ -301,18 +300,7 @@ class ReferenceModel(ClusterModel):
 
     def _demand_multipliers(self) -> list[float]:
         """Output multiplier per sector from the change in urban-scenario demand this step."""
-        u, base = self.policy_scenario.urban_scenarios, BASELINE_LEVERS.urban_scenarios
-        share = demand.phase_in(self.quarter / self.n_steps)
-        procurement = np.array([u.smart_city_procurement_yuan_per_year.get(s, 0.0) for s in SECTOR_IDS])
-        extra = demand.scenario_demand(
-            (u.autonomous_driving_road_km - base.autonomous_driving_road_km) * share,
-            procurement * share,
-            u.smart_healthcare_yuan_per_year * share,
-            self.params.demand_per_road_km,
-            self.params.scenario_capture,
-            SECTOR_INDEX,
-        )
-        delta, self._extra_demand = (extra - self._extra_demand).tolist(), extra
+        delta = self._urban_demand_change().tolist()
         if not any(delta):
             return [1.0] * N_SECTORS
         totals = self.sector_output().tolist()

@@ -335,7 +335,9 @@ class ClusterModel(mesa.Model):
                 hit = np.isin(f.sector, [SECTOR_INDEX[s] for s in shock.sectors]) & f.alive
                 f.output[hit] *= 1.0 + shock.output_change
 
-    def _urban_demand(self) -> None:
+    def _urban_demand_change(self) -> np.ndarray:
+        """Change this step of the extra demand from urban application scenarios, per sector
+        (yuan/year); the scenario levels are phased in linearly over the plan period."""
         u, base = self.policy_scenario.urban_scenarios, BASELINE_LEVERS.urban_scenarios
         share = demand.phase_in(self.quarter / self.n_steps)
         procurement = np.array([u.smart_city_procurement_yuan_per_year.get(s, 0.0) for s in SECTOR_IDS])
@@ -348,6 +350,10 @@ class ClusterModel(mesa.Model):
             SECTOR_INDEX,
         )
         delta, self._extra_demand = extra - self._extra_demand, extra
+        return delta
+
+    def _urban_demand(self) -> None:
+        delta = self._urban_demand_change()
         if not np.any(delta):
             return
         f = self.firms
