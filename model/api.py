@@ -15,7 +15,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from .analysis import headline_table, threshold_yuan
-from .calibration.store import calibrated_sample, load_calibrated
+from .calibration.store import calibrated_sample, default_source, load_calibrated
 from .ensemble import TABLES, EnsembleSpec, RunSettings, default_runs, load_table, run_ensemble
 from .io import write_json
 from .plots import fan_chart
@@ -46,9 +46,9 @@ def model_version() -> str:
 
 def parameter_uncertainty(calibrated: bool, sampled: bool) -> str:
     """How a run's behavioural parameters were set (recorded in summary.json)."""
-    if not calibrated:
-        return "uncalibrated defaults"
-    return "calibrated sample" if sampled else "point estimate"
+    if not sampled:
+        return "point estimate" if calibrated else "uncalibrated defaults"
+    return "posterior draws, priors for the rest" if calibrated else "prior draws (not calibrated)"
 
 
 @dataclass
@@ -103,8 +103,8 @@ def run(
     sc = loaded.scenario
     runs = runs or default_runs()
     out = Path(out) if out is not None else Path("results") / sc.name
-    sample = None if point_estimate else calibrated_sample()
-    settings = RunSettings(scale=scale, persons_per_agent=persons_per_agent, param_sample=sample)
+    source = None if point_estimate else default_source()
+    settings = RunSettings(scale=scale, persons_per_agent=persons_per_agent, param_source=source)
     spec = EnsembleSpec(sc, runs, seed, settings)
     started = time.perf_counter()
     with tqdm(total=runs, desc=f"{sc.name}", unit="run", disable=not progress, leave=False) as bar:
@@ -127,7 +127,7 @@ def run(
             "scheduler": scheduler,
         },
         "calibration": calibrated["provenance"] if calibrated else "uncalibrated defaults (model/data/parameters.yaml)",
-        "parameter_uncertainty": parameter_uncertainty(calibrated is not None, sample is not None),
+        "parameter_uncertainty": parameter_uncertainty(bool(calibrated_sample()), source is not None),
         "wall_time_s": round(time.perf_counter() - started, 2),
     }
     # runs.parquet and zone.parquet were streamed from the parts by run_ensemble

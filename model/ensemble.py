@@ -30,10 +30,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .analysis import ZONE_REPORT, EnsembleAggregate
-from .calibration.store import ParamSample, draw_from_sample
-from .cluster_model import ZONE_METRICS, ClusterModel, RunRecord
+from .cluster_model import ClusterModel
+from .inputs import ParamSource
 from .io import atomic_path, write_atomic, write_json
 from .params import Params
+from .records import ZONE_METRICS, RunRecord
 from .scenario import Scenario
 from .sectors import SECTOR_IDS
 
@@ -60,10 +61,10 @@ class RunSettings:
 
     scale: float = 1.0
     persons_per_agent: float = 500.0
-    params: dict[str, float] | None = None  # fixed parameter values; None = defaults/calibrated
-    # calibrated parameter draws (calibration.store.calibrated_sample()); when set and `params` is
-    # None, each replication uses one draw chosen from its own seed (same for any worker count)
-    param_sample: ParamSample | None = None
+    params: dict[str, float] | None = None  # fixed parameter values for every replication
+    # otherwise each replication draws its parameters from this source, from a child of its own
+    # seed (same for any worker count); None = the default parameters for every replication
+    param_source: ParamSource | None = None
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,8 @@ def record_tables(run: int, rec: RunRecord) -> tuple[pd.DataFrame, pd.DataFrame]
 
 def run_replication(scenario: Scenario, seed: np.random.SeedSequence, settings: RunSettings) -> RunRecord:
     """One replication: build the model from the seed and run it to the end year."""
-    params = Params(settings.params) if settings.params is not None else None
-    if params is None and settings.param_sample:
-        params = Params(draw_from_sample(settings.param_sample, seed))
-    model = ClusterModel(scenario, params, rng=seed, scale=settings.scale, persons_per_agent=settings.persons_per_agent)
+    source = Params(settings.params) if settings.params is not None else settings.param_source
+    model = ClusterModel(scenario, source, rng=seed, scale=settings.scale, persons_per_agent=settings.persons_per_agent)
     return model.run()
 
 

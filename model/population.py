@@ -8,6 +8,7 @@ population that matches them exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -108,3 +109,79 @@ def pick_weighted(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.n
         return np.zeros(0, dtype=int)
     keys = np.log(rng.random(positive.size)) / w[positive]
     return positive[np.argpartition(-keys, k - 1)[:k]]
+
+
+def margins(
+    rng: np.random.Generator, sector: np.ndarray, output_zone: np.ndarray, params: Any, sector_margin: np.ndarray
+) -> np.ndarray:
+    """Operating margins of firms (persistent): the sector mean plus a spread that narrows with
+    size like growth volatility (`output_zone`: output in zone units, yuan/year), so that large
+    established firms sit close to their sector's margin and small firms are dispersed."""
+    from .mechanisms.growth import size_volatility
+
+    spread = params.margin_sd * size_volatility(output_zone, 1.0, params.vol_size_beta, 0.0).clip(max=1.0)
+    return sector_margin[sector] + spread * rng.standard_normal(sector.size)
+
+
+def initial_firms(
+    rng: np.random.Generator, start: StartState, params: Any, scale: float, ht_threshold: Any
+) -> dict[str, np.ndarray]:
+    """Columns of the start population (firm store columns, see state.py).
+
+    Sector outputs and the known firms match `start` exactly; sizes are heavy-tailed (lognormal
+    body, Zipf tail); known firms (e.g. Beijing Benz) keep their published size, are anchors and
+    have their sector's mean margin; the national high-tech firms are drawn among firms that
+    meet the R&D rule (larger and R&D-heavier firms first), with certificates of random age;
+    debt is `initial_leverage` x output (within what banks lend, see finance.py).
+    ht_threshold(output) gives the R&D intensity the high-tech rule requires.
+    """
+    from .params import population_assumptions, sector_assumptions
+
+    pop, sa = population_assumptions(), sector_assumptions()
+    size_unit = 1.0 / scale
+    known = [[o for (s, o) in start.known_firms if s == i] for i in range(len(SECTOR_IDS))]
+    counts = firm_counts(round(start.firms * scale), sa["firm_share"], np.array([len(k) + 1 for k in known]))
+    sector = np.repeat(np.arange(len(SECTOR_IDS), dtype=np.int8), counts)
+    output = np.concatenate(
+        [
+            firm_sizes(
+                rng,
+                int(counts[i]),
+                float(start.sector_output[i]),
+                known[i],
+                pop["zipf_alpha"],
+                pop["size_sigma"],
+                floor=2.0 * params.min_viable_output * size_unit,
+            )
+            for i in range(len(SECTOR_IDS))
+        ]
+    )
+    anchor = np.concatenate([np.arange(counts[i]) < len(known[i]) for i in range(len(SECTOR_IDS))])
+    n = output.size
+    rd = sa["rd_intensity"][sector] * np.exp(pop["rd_sigma"] * rng.standard_normal(n) - pop["rd_sigma"] ** 2 / 2)
+    margin = np.where(anchor, sa["margin"][sector], margins(rng, sector, output * scale, params, sa["margin"]))
+    age = rng.integers(0, 40, n)
+    threshold = ht_threshold(output)
+    weight = (output * scale) ** 0.3 * np.where(rd >= threshold, 1.0, 0.01) * (age >= 4)
+    ht_rows = pick_weighted(rng, weight, round(start.high_tech_firms * scale))
+    high_tech = np.zeros(n, dtype=bool)
+    high_tech[ht_rows] = True
+    rd[ht_rows] = np.maximum(rd[ht_rows], threshold[ht_rows])
+    validity = round(4 * fact("rules", "high_tech_validity_years"))
+    cert_age = np.where(high_tech, rng.integers(0, validity, n), 0)
+    innovations = np.where(high_tech, 1 + rng.poisson(1.0, n), 0)
+    return {
+        "sector": sector,
+        "output": output,
+        "cash": pop["initial_cash_years"] * output,
+        "debt": params.initial_leverage * output,
+        "age": age,
+        "productivity": np.ones(n),
+        "rd_intensity": rd,
+        "base_rd": rd.copy(),
+        "margin": margin,
+        "high_tech": high_tech,
+        "cert_age": cert_age,
+        "innovations": innovations,
+        "anchor": anchor,
+    }

@@ -9,6 +9,7 @@ file (path relative to this one) and overrides it key by key. Any mistake raises
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,6 +41,10 @@ class Scenario(Levers):
     def _check(self) -> Scenario:
         if self.end_year <= self.start_year:
             raise ValueError(f"end_year ({self.end_year}) must be after start_year ({self.start_year})")
+        for year in self.schedule_years():
+            if not self.start_year <= year <= self.end_year:
+                years = f"{self.start_year}-{self.end_year}"
+                raise ValueError(f"a per-year lever value names {year}, outside the scenario's years {years}")
         specs = param_specs()
         for key, val in self.uncertainties.parameters.items():
             if key not in specs:
@@ -104,8 +109,9 @@ def _allowed_keys(loc: tuple[Any, ...]) -> str:
 
 def format_validation_error(path: Path, err: ValidationError) -> str:
     """One line: '<file>: <key>: <what is wrong / allowed> (got <value>)'."""
-    first = err.errors()[0]
-    loc = tuple(first["loc"])
+    errors = err.errors()
+    first = errors[0]
+    loc = tuple(p for p in first["loc"] if not _is_branch(p))
     key = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden":
         allowed = _allowed_keys(loc)
@@ -114,8 +120,24 @@ def format_validation_error(path: Path, err: ValidationError) -> str:
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] != "value_error" and "input" in first:
             msg += f" (got {first['input']!r})"
-    more = len(err.errors()) - 1
+    if first["type"] == "value_error":
+        m = re.match(r"^([a-z_]+(?:\.[A-Za-z0-9_]+)*): (.*)$", msg)
+        if m:  # a section's check names the lever: report it at the lever's key
+            key = m.group(1) if key == "(top level)" else f"{key}.{m.group(1)}"
+            msg = m.group(2)
+    if len({tuple(p for p in e["loc"] if not _is_branch(p)) for e in errors}) == 1 and len(errors) > 1:
+        msg = "must be a number or a per-year mapping ({year: value} or {ramp: {year: value}})" + (
+            f" (got {first['input']!r})" if "input" in first else ""
+        )
+        more = 0
+    else:
+        more = len(errors) - 1
     return f"{path}: {key}: {msg}" + (f" [and {more} more error(s)]" if more else "")
+
+
+def _is_branch(part: object) -> bool:
+    """A union branch's tag in a pydantic error location (not a key of the file)."""
+    return isinstance(part, str) and (part in ("float", "Schedule", "int") or part.startswith("function-"))
 
 
 def parse_scenario(data: dict[str, Any], path: Path | str = "<scenario>") -> Scenario:

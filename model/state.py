@@ -1,30 +1,51 @@
-"""Column stores for the hot state of firms and talent cohorts.
+"""The model's state: column stores for the hot state of firms, talent cohorts and major
+projects, and the feedbacks carried from one step to the next.
 
-The model steps these NumPy columns in bulk; each Mesa agent holds its row number and reads
-its attributes from them (see agents.py). Rows are never reused: a firm that exits keeps its
-row with `alive` False, so a row number identifies one firm for the whole run.
+The model steps the NumPy columns in bulk; each Mesa agent holds its row number and reads its
+attributes from them (see agents.py). Rows are never reused: a firm that exits keeps its row
+with `alive` False, so a row number identifies one firm for the whole run.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
+
+from .sectors import N_SECTORS
 
 FIRM_COLUMNS: dict[str, type] = {
     "sector": np.int8,  # index into SECTOR_IDS
     "output": np.float64,  # run rate, yuan/year
     "cash": np.float64,  # yuan
+    "debt": np.float64,  # bank debt, yuan
+    "distress": np.int16,  # quarters in a row with negative cash after all credit drawn
     "age": np.int32,  # quarters since founding or arrival
     "productivity": np.float64,  # index, 1 at start
     "rd_intensity": np.float64,  # R&D spending / output
     "base_rd": np.float64,  # R&D intensity the firm would choose without rewards
     "margin": np.float64,  # operating margin before interest
     "high_tech": np.bool_,  # national high-tech enterprise status
+    "cert_age": np.int16,  # quarters since the high-tech certificate was granted or renewed
     "innovations": np.int32,  # innovations (IP) so far
-    "anchor": np.bool_,  # arrived as, or is, an anchor project / leading firm
+    "anchor": np.bool_,  # a known leading firm or a major project
     "ramp_left": np.int32,  # quarters of ramp-up left (anchor projects)
     "ramp_target": np.float64,  # full-ramp output, yuan/year
     "has_vp": np.bool_,  # hosts a technology vice-president
     "alive": np.bool_,
+}
+
+PROJECT_COLUMNS: dict[str, type] = {
+    "sector": np.int8,
+    "investment": np.float64,  # yuan
+    "known": np.bool_,  # in the start-of-2021 pipeline (signed, land and money arranged)
+    "approval_left": np.float64,  # quarters until construction may start
+    "has_land": np.bool_,
+    "land_ha": np.float64,  # land it needs / holds
+    "build_left": np.float64,  # quarters of construction left
+    "incentive_left": np.float64,  # incentive money the zone still owes, yuan
+    "instalment": np.float64,  # incentive due per quarter of construction, yuan
+    "alive": np.bool_,  # waiting or under construction (False once producing or lost)
 }
 
 COHORT_COLUMNS: dict[str, type] = {
@@ -70,3 +91,25 @@ class ColumnStore:
     def live_rows(self) -> np.ndarray:
         """Row numbers of living members."""
         return np.flatnonzero(self.alive)
+
+
+@dataclass
+class Feedback:
+    """What one step leaves for the next (per sector arrays in SECTOR_IDS order).
+
+    talent_fill: share of labour demand the pool filled (growth constraint); interest_coverage:
+    share of targeted firms' interest the subsidy covered (lowers their borrowing rate);
+    rd_payout_ratio: share of R&D-reward claims paid (firms expect it); talent_subsidy_mult:
+    inflow multiplier of talent subsidies actually paid; skill_multiplier: output per worker from
+    training; scenario_demand: extra demand already served (yuan/yr); land_ha: land prepared and
+    not yet taken; fund_returns: money returned by exited stakes, reinvested next step (yuan).
+    """
+
+    talent_fill: np.ndarray = field(default_factory=lambda: np.ones(N_SECTORS))
+    interest_coverage: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
+    rd_payout_ratio: float = 1.0
+    talent_subsidy_mult: float = 1.0
+    skill_multiplier: np.ndarray = field(default_factory=lambda: np.ones(N_SECTORS))
+    scenario_demand: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
+    land_ha: float = 0.0
+    fund_returns: float = 0.0

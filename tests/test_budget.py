@@ -47,14 +47,15 @@ def test_budget_conserved(data: dict, seed: int) -> None:
     model.run()
     ledger = model.government.ledger
     paid = ledger.paid.sum(axis=2)  # [year, instrument]
-    # conservation: provided == paid + unspent, per year and instrument, to the yuan
-    np.testing.assert_allclose(ledger.provided, paid + ledger.unspent, rtol=1e-9, atol=1.0)
+    # conservation: provided + returned (exited stakes) == paid + unspent, per year and instrument
+    np.testing.assert_allclose(ledger.provided + ledger.returned, paid + ledger.unspent, rtol=1e-9, atol=1.0)
     assert (ledger.paid >= 0).all() and (ledger.unspent >= -1.0).all()
     # provided is exactly what the scenario provides: special funds x share (+ innovation fund)
     years = sc.end_year - sc.start_year
-    expected = np.outer(np.ones(years), np.array(sc.policy.budget_shares.as_tuple())) * (
-        sc.policy.special_funds_yuan_per_year
+    expected = np.array(
+        [np.array(sc.policy.budget_shares.at(y)) * sc.at(y).policy.special_funds_yuan_per_year for y in sc.years[1:]]
     )
+    assert expected.shape[0] == years
     expected[:, INSTRUMENTS.index("guidance_equity")] += sc.ecosystem.innovation_fund_yuan_per_year
     np.testing.assert_allclose(ledger.provided, expected, rtol=1e-9, atol=1.0)
     # the yearly budget_spent outcome is the ledger's total

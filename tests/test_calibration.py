@@ -97,25 +97,3 @@ def test_calibrated_file_matches_current_data() -> None:
         for k, v in draw.items():
             assert specs[k].low - 1e-9 <= v <= specs[k].high + 1e-9, k
     assert set(prov["loss_per_target"]) == {t.name for t in targets()}
-
-
-# ------------------------------------------------------------------------------ draws in runs
-def test_parameter_draw_is_deterministic_and_leaves_the_seed_untouched() -> None:
-    sample = tuple(tuple(sorted({"sigma_ref": v, "entry_rate": 0.2}.items())) for v in (0.2, 0.3, 0.4))
-    seeds = np.random.SeedSequence(1).spawn(40)
-    first = [store.draw_from_sample(sample, s) for s in seeds]
-    assert first == [store.draw_from_sample(sample, s) for s in np.random.SeedSequence(1).spawn(40)]
-    assert len({d["sigma_ref"] for d in first}) == 3
-    assert all(s.n_children_spawned == 0 for s in seeds)
-
-
-def test_run_draws_from_sample_identically_for_1_and_2_workers(tmp_path: Path, baseline_path: Path) -> None:
-    if store.calibrated_sample() is None:
-        pytest.skip("no calibrated sample")
-    one = api.run(baseline_path, runs=4, seed=3, workers=1, out=tmp_path / "a", scale=TINY, progress=False)
-    two = api.run(baseline_path, runs=4, seed=3, workers=2, out=tmp_path / "b", scale=TINY, progress=False)
-    assert one.summary["parameter_uncertainty"] == "calibrated sample"
-    pd.testing.assert_frame_equal(one.zone, two.zone)
-    point = api.run(baseline_path, runs=4, seed=3, out=tmp_path / "c", scale=TINY, progress=False, point_estimate=True)
-    assert point.summary["parameter_uncertainty"] == "point estimate"
-    assert not one.zone.equals(point.zone)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -45,12 +46,10 @@ def test_different_seeds_differ(one_worker: api.EnsembleResult, baseline_path: P
     a = one_worker.sectors.query("year == 2025")["output_yuan"].to_numpy()
     b = other.sectors.query("year == 2025")["output_yuan"].to_numpy()
     assert (a != b).all()
-    # and the 2020 start state is the same calibrated state in both
-    pd.testing.assert_frame_equal(
-        one_worker.sectors.query("year == 2020").groupby("sector", observed=True)["output_yuan"].sum().to_frame(),
-        other.sectors.query("year == 2020").groupby("sector", observed=True)["output_yuan"].sum().to_frame(),
-        rtol=1e-9,
-    )
+    # the 2020 start state is drawn per run from the published ranges: it differs between seeds too
+    a20 = one_worker.sectors.query("year == 2020")["output_yuan"].to_numpy()
+    b20 = other.sectors.query("year == 2020")["output_yuan"].to_numpy()
+    assert not np.allclose(a20, b20)
 
 
 def test_default_runs_give_five_point_intervals() -> None:

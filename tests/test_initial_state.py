@@ -11,12 +11,16 @@ from model.agents import Firm, TalentCohort
 from model.cluster_model import ClusterModel
 from model.data import fact, facts
 from model.params import sector_assumptions
+from model.scenario import parse_scenario
 from model.sectors import INDUSTRIAL_MASK, SECTOR_IDS
+
+CENTRAL = parse_scenario({"name": "central", "uncertainties": {"sample_baseline_ranges": False}})
+"""The baseline with the 2020 sector outputs at their central estimates (not drawn from their ranges)."""
 
 
 @pytest.fixture(scope="module")
 def full() -> ClusterModel:
-    return ClusterModel(rng=7)  # full scale: one agent per firm
+    return ClusterModel(CENTRAL, rng=7)  # full scale: one agent per firm
 
 
 def test_sector_outputs_match_central_estimates(full: ClusterModel) -> None:
@@ -63,7 +67,7 @@ def test_industrial_flags_cover_industrial_output() -> None:
 
 
 def test_scale_keeps_totals_and_shrinks_counts() -> None:
-    small = ClusterModel(rng=1, scale=0.05)
+    small = ClusterModel(CENTRAL, rng=1, scale=0.05)
     np.testing.assert_allclose(
         small.sector_output().sum(),
         fact("zone", "industrial_output_yuan", 2020)
@@ -108,3 +112,23 @@ def test_datacollector_reporters_see_agents() -> None:
     frame = dc.get_model_vars_dataframe()
     assert list(frame["firms"]) == [round(0.02 * fact("zone", "firms", 2020)), len(m.agents_by_type[Firm])]
     assert dc.get_agenttype_vars_dataframe(Firm)["output"].sum() > 0
+
+
+def test_2020_outputs_are_drawn_from_their_published_ranges() -> None:
+    """By default every run starts from 2020 sector outputs drawn within the data file's ranges."""
+    from model.data import fact_range
+
+    draws = np.array([ClusterModel(rng=s, scale=0.01).start.sector_output for s in range(40)])
+    for i, s in enumerate(SECTOR_IDS):
+        lo, hi = fact_range("sectors", s, "output_2020")
+        assert (draws[:, i] >= lo - 1).all() and (draws[:, i] <= hi + 1).all()
+        if hi > lo:
+            assert draws[:, i].std() > 0.15 * (hi - lo)  # uniform: sd = 0.29 x width
+
+
+def test_known_large_firms_have_their_sector_margin(full: ClusterModel) -> None:
+    """Beijing Benz (and any known firm) keeps its sector's mean margin: no draw can make it a loss-maker."""
+    f = full.firms
+    anchors = np.flatnonzero(f.anchor)
+    assert anchors.size >= 1
+    np.testing.assert_allclose(f.margin[anchors], sector_assumptions()["margin"][f.sector[anchors]])

@@ -189,8 +189,9 @@ def test_params_defaults_overrides_and_errors():
 
 
 def test_params_trend_in_sector_order():
-    # trend_auto 0.03, industrial_internet 0.12, ngit 0.10, biotech 0.10, xinchuang 0.25, robotics 0.10, other 0.05
-    assert_allclose(Params().trend(), [0.03, 0.12, 0.10, 0.10, 0.25, 0.10, 0.05])
+    # defaults: trend_auto 0.04, industrial_internet 0.13, ngit 0.10, biotech 0.09, xinchuang 0.25,
+    # robotics 0.08, other 0.06 (parameters.yaml)
+    assert_allclose(Params().trend(), [0.04, 0.13, 0.10, 0.09, 0.25, 0.08, 0.06])
     assert Params(trend_ngit=0.2).trend()[SECTOR_IDS.index("ngit")] == 0.2
 
 

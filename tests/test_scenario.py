@@ -36,7 +36,8 @@ def test_baseline_is_2020_policies() -> None:
 
 def test_five_measures_reads_the_article() -> None:
     sc = load_scenario(SCENARIOS / "five_measures.yaml").scenario
-    assert sc.ecosystem.innovation_centres >= 20 and sc.ecosystem.pilot_bases >= 10
+    end = sc.at(2025).ecosystem
+    assert end.innovation_centres >= 20 and end.pilot_bases >= 10
     assert sc.ecosystem.key_technologies == 10
     assert sc.policy.special_funds_yuan_per_year >= 10e9
     assert sc.policy.approval_months < BASELINE_LEVERS.policy.approval_months
@@ -47,11 +48,11 @@ BAD = {
     "wrong_type": ("name: x\necosystem:\n  innovation_centres: many\n", "ecosystem.innovation_centres: "),
     "out_of_range": (
         "name: x\npolicy:\n  special_funds_yuan_per_year: -5\n",
-        "policy.special_funds_yuan_per_year: Input should be greater than or equal to 0",
+        "policy.special_funds_yuan_per_year: must be within [0, 2e+11] yuan/yr, got -5",
     ),
     "shares": (
         "name: x\npolicy:\n  budget_shares: {guidance_equity: 0.5, loan_interest: 0.5, rent: 0.5, "
-        "rd_reward: 0, talent: 0}\n",
+        "rd_reward: 0, talent: 0, project_support: 0}\n",
         "policy.budget_shares: shares must sum to 1, got 1.5",
     ),
     "sector": (
@@ -118,11 +119,28 @@ def test_every_shipped_scenario_validates_and_runs(path: Path) -> None:
         model.step()
     assert model.record.sector_output[1].sum() > 0
     ledger = model.government.ledger
-    assert ledger.paid[0].sum() <= sc.policy.special_funds_yuan_per_year + sc.ecosystem.innovation_fund_yuan_per_year
+    first = sc.at(2021)
+    assert (
+        ledger.paid[0].sum() <= first.policy.special_funds_yuan_per_year + first.ecosystem.innovation_fund_yuan_per_year
+    )
 
 
 def test_stress_scenarios_inherit_five_measures() -> None:
     five = load_scenario(SCENARIOS / "five_measures.yaml").scenario
-    cut = load_scenario(SCENARIOS / "stress_funding_cut.yaml").scenario
-    assert cut.policy.special_funds_yuan_per_year == five.policy.special_funds_yuan_per_year / 2
-    assert cut.ecosystem == five.ecosystem and cut.talent == five.talent
+    talent = load_scenario(SCENARIOS / "stress_talent_outflow.yaml").scenario
+    assert talent.uncertainties.talent_outflow_shock > 0
+    assert talent.ecosystem == five.ecosystem and talent.policy == five.policy
+
+
+def test_funding_cut_halves_the_funds_from_2022() -> None:
+    cut = load_scenario(SCENARIOS / "funding_cut.yaml").scenario
+    base = BASELINE_LEVERS.policy.special_funds_yuan_per_year
+    assert cut.at(2021).policy.special_funds_yuan_per_year == base
+    assert [cut.at(y).policy.special_funds_yuan_per_year for y in (2022, 2025)] == [base / 2, base / 2]
+
+
+def test_anchor_project_delay_pursues_nothing_until_2024() -> None:
+    sc = load_scenario(SCENARIOS / "anchor_project_delay.yaml").scenario
+    for y in (2021, 2022, 2023):
+        assert not any(sc.at(y).clusters.anchor_projects_per_year.values())
+    assert sc.at(2024).clusters.anchor_projects_per_year == BASELINE_LEVERS.clusters.anchor_projects_per_year

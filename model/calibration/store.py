@@ -7,9 +7,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import numpy as np
-
 from ..data import yaml_load
+from ..inputs import ParamRows, ParamSource
 
 CALIBRATED_FILE = "calibrated.yaml"
 
@@ -38,31 +37,23 @@ def calibrated_point() -> dict[str, float]:
     return {} if content is None else {k: float(v) for k, v in content["point"].items()}
 
 
-ParamSample = tuple[tuple[tuple[str, float], ...], ...]
-"""Calibrated parameter draws in a hashable, picklable form: one tuple of (name, value) per draw."""
-
-PARAM_DRAW_KEY = 2**32 - 1
-"""Spawn-key suffix of a replication's parameter-draw seed (never used by ordinary spawning)."""
-
-
-def calibrated_sample() -> ParamSample | None:
-    """The calibrated sample as full parameter vectors (point values filled in), or None."""
+def calibrated_sample() -> ParamRows:
+    """The calibrated (posterior) draws as full rows of the calibrated parameters, or ()."""
     content = load_calibrated()
     if content is None or not content.get("sample", {}).get("draws"):
-        return None
+        return ()
     point = {k: float(v) for k, v in content["point"].items()}
     return tuple(
         tuple(sorted({**point, **{k: float(v) for k, v in d.items()}}.items())) for d in content["sample"]["draws"]
     )
 
 
-def param_draw_seed(seed: np.random.SeedSequence) -> np.random.SeedSequence:
-    """The seed of a replication's parameter draw: a child of the replication's own seed that
-    does not touch its spawn counter, so the draw is the same whoever runs the replication."""
-    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, PARAM_DRAW_KEY))
+def default_source() -> ParamSource:
+    """Where ensemble replications take their parameters by default: a posterior draw of the
+    calibrated parameters (when calibrated) and prior draws of all the others."""
+    return ParamSource(posterior=calibrated_sample(), prior_for_rest=True)
 
 
-def draw_from_sample(sample: ParamSample, seed: np.random.SeedSequence) -> dict[str, float]:
-    """One draw of the calibrated sample, chosen deterministically from the replication's seed."""
-    k = int(np.random.default_rng(param_draw_seed(seed)).integers(len(sample)))
-    return dict(sample[k])
+def point_source() -> ParamSource:
+    """The calibrated point (or the defaults) for every replication."""
+    return ParamSource(fixed=None, posterior=(), prior_for_rest=False)

@@ -1,4 +1,4 @@
-"""Entry of start-ups, relocations and anchor projects; exit of failing firms."""
+"""Entry of start-ups and relocations; exit of firms that lose viability."""
 
 from __future__ import annotations
 
@@ -27,6 +27,24 @@ def entry_cost_index(
 MAX_ENTRY_PER_YEAR = 1.0
 """Ceiling on gross entry per year as a share of a sector's firms (a guard for extreme lever
 values: registration, land and approval capacity cannot double a sector within a year)."""
+MAX_POLICY_FACTOR = 2.0
+"""Policy can at most double or halve entry against 2020 policies (bounded elasticities: the
+firm-location literature finds cost and finance elasticities of entry well below one)."""
+
+
+def policy_entry_factor(
+    cost_index: float, cost_elasticity: float, venture_ratio: float, fund_elasticity: float
+) -> float:
+    """Entry multiplier from policy against 2020 policies (1 = 2020), bounded to
+    [1/MAX_POLICY_FACTOR, MAX_POLICY_FACTOR].
+
+    cost_index: entry cost vs 2020 (entry_cost_index); venture_ratio: venture equity available
+    to start-ups vs 2020 (public + private + innovation fund). Constant elasticities within the
+    bound, so no venture money lowers entry by a bounded amount instead of stopping it.
+    """
+    log_factor = -cost_elasticity * np.log(max(cost_index, 1e-9)) + fund_elasticity * np.log(max(venture_ratio, 1e-9))
+    bound = np.log(MAX_POLICY_FACTOR)
+    return float(np.exp(np.clip(log_factor, -bound, bound)))
 
 
 def expected_entrants(
@@ -35,10 +53,7 @@ def expected_entrants(
     output_ratio: np.ndarray,
     firm_ratio: np.ndarray,
     agglomeration: float,
-    cost_index: float,
-    cost_elasticity: float,
-    fund_ratio: float,
-    fund_elasticity: float,
+    policy_factor: float,
     dt: float,
 ) -> np.ndarray:
     """Expected new firms per sector in one step (firms).
@@ -48,14 +63,11 @@ def expected_entrants(
     a share of it at start-year conditions; output_ratio, firm_ratio: sector output and firm
     count relative to the start year. Entry per incumbent rises with output per firm
     (output_ratio / firm_ratio) ** agglomeration: a growing market draws entrants, a crowded one
-    deters them; agglomeration = 1 makes entry proportional to sector output, 0 to firm count.
-    cost_index: entry cost vs 2020 policies (entry_cost_index); fund_ratio: venture money
-    available vs 2020 policies. Capped at MAX_ENTRY_PER_YEAR x firms per year.
+    deters them. policy_factor: policy_entry_factor. Capped at MAX_ENTRY_PER_YEAR x firms a year.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         per_firm = np.where(firm_ratio > 0, np.maximum(output_ratio, 0.0) / firm_ratio, 1.0)
-    policy = cost_index ** (-cost_elasticity) * max(fund_ratio, 0.0) ** fund_elasticity
-    rate = np.minimum(entry_rate * per_firm**agglomeration * policy, MAX_ENTRY_PER_YEAR)
+    rate = np.minimum(entry_rate * per_firm**agglomeration * policy_factor, MAX_ENTRY_PER_YEAR)
     return firms * rate * dt
 
 
@@ -64,29 +76,15 @@ def startup_sizes(rng: np.random.Generator, n: int, median_output: np.ndarray | 
     return median_output * np.exp(sigma * rng.standard_normal(n))
 
 
-def anchor_arrivals(
-    rng: np.random.Generator, rate_per_year: np.ndarray, land_limit_projects: float, dt: float
+def distress(cash: np.ndarray, counter: np.ndarray) -> np.ndarray:
+    """Quarters in a row a firm has had negative cash after drawing all the credit it could."""
+    return np.where(cash < 0.0, counter + 1, 0)
+
+
+def exits(
+    distress_quarters: np.ndarray, patience: np.ndarray | float, output: np.ndarray, min_viable_output: float
 ) -> np.ndarray:
-    """Anchor projects arriving per sector in one step (count).
-
-    rate_per_year: projects a year the zone attracts per sector; land_limit_projects: at most
-    this many projects fit on the land supplied in the step (the largest sectors first lose
-    projects when land binds).
-    """
-    arrivals = rng.poisson(np.asarray(rate_per_year) * dt)
-    excess = int(arrivals.sum() - np.floor(land_limit_projects))
-    while excess > 0:
-        arrivals[int(np.argmax(arrivals))] -= 1
-        excess -= 1
-    return arrivals
-
-
-def ramp_increment(target_output: np.ndarray, ramp_quarters_left: np.ndarray, ramp_quarters: float) -> np.ndarray:
-    """Output added this step (yuan/year) by anchor projects still ramping up: a linear ramp
-    to `target_output` over `ramp_quarters` steps."""
-    return np.where(ramp_quarters_left > 0, target_output / max(ramp_quarters, 1.0), 0.0)
-
-
-def exits(cash: np.ndarray, output: np.ndarray, min_viable_output: float) -> np.ndarray:
-    """Firms that leave: out of cash, or output below the viability floor (yuan/year)."""
-    return (cash < 0.0) | (output < min_viable_output)
+    """Firms that leave: in distress for `patience` quarters in a row (a sustained loss of
+    viability; large established firms have more patience: a parent recapitalises them), or
+    output below the viability floor (yuan/year)."""
+    return (distress_quarters >= patience) | (output < min_viable_output)

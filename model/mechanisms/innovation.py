@@ -61,23 +61,30 @@ def high_tech_rd_threshold(output: np.ndarray, revenue_bounds: np.ndarray, min_r
 
 def update_high_tech(
     status: np.ndarray,
+    cert_age: np.ndarray,
     eligible: np.ndarray,
     uniform: np.ndarray,
     certification_rate: float,
-    decertification_rate: float,
+    renewal_pass_rate: float,
+    validity_quarters: int,
     dt: float,
-) -> np.ndarray:
-    """New high-tech status after one step.
+) -> tuple[np.ndarray, np.ndarray]:
+    """High-tech status and certificate age (quarters) after one step, under the real rules: a
+    certificate is valid for three years (`validity_quarters`), then the firm must re-apply.
 
-    Eligible firms without status are certified with hazard `certification_rate` (1/yr);
-    certified firms no longer eligible lose it with hazard `decertification_rate`.
-    `uniform` are U(0,1) draws, one per firm.
+    Eligible firms without status apply and pass with hazard `certification_rate` (1/yr); a
+    certificate is kept while valid; at expiry an eligible firm renews with probability
+    `renewal_pass_rate`, others lose it. `uniform` are U(0,1) draws, one per firm.
     """
     p_gain = -np.expm1(-certification_rate * dt)
-    p_lose = -np.expm1(-decertification_rate * dt)
     gain = ~status & eligible & (uniform < p_gain)
-    lose = status & ~eligible & (uniform < p_lose)
-    return (status | gain) & ~lose
+    age = np.where(status, cert_age + 1, 0)
+    expiring = status & (age >= validity_quarters)
+    renewed = expiring & eligible & (uniform < renewal_pass_rate)
+    keep = status & (~expiring | renewed)
+    new_status = keep | gain
+    new_age = np.where(renewed | gain, 0, np.where(keep, age, 0))
+    return new_status, new_age
 
 
 def rd_intensity_step(
@@ -85,7 +92,8 @@ def rd_intensity_step(
 ) -> np.ndarray:
     """R&D intensity after one step: moves towards base * (1 + elasticity * reward_rate).
 
-    reward_rate: R&D-growth reward actually paid per yuan of R&D increase (yuan/yuan);
+    reward_rate: R&D-growth reward per yuan of R&D increase that moves firms (yuan/yuan: the
+    rate paid, net of deadweight);
     adjust_rate: share of the gap closed per year (continuous-time).
     """
     target = base_rd * (1.0 + elasticity * reward_rate)
