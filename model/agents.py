@@ -259,13 +259,18 @@ class ProjectOffice(mesa.Agent):
         producing now."""
         model, p, pl = self.model, self.model.params, self.pipeline
         rng = model.streams["projects"]
-        # leads pursued and won; sizes are heavy-tailed
+        # leads pursued and won (one uniform per lead: a better offer wins a superset of the leads
+        # a worse one wins, under common random numbers); sizes are heavy-tailed
         leads = rng.poisson(eff.projects_pursued * dt)
-        won = rng.binomial(leads, eff.win_probability)
-        sector = np.repeat(np.arange(len(won), dtype=np.int8), won)
+        lead_sector = np.repeat(np.arange(len(leads), dtype=np.int8), leads)
+        sector = lead_sector[rng.random(lead_sector.size) < eff.win_probability]
         if sector.size:
             inv = projects.project_sizes(
-                rng, sector.size, eff.median_investment, p.project_size_sigma, model.pop["project_largest_yuan"]
+                model.streams["project_size"],
+                sector.size,
+                eff.median_investment,
+                p.project_size_sigma,
+                model.pop["project_largest_yuan"],
             )
             incentive = eff.incentive_share * inv
             build = np.full(sector.size, p.project_build_quarters)
@@ -293,7 +298,7 @@ class ProjectOffice(mesa.Agent):
         pl.has_land[got] = True
         model.feedback.land_ha -= float(pl.land_ha[got].sum())
         still = np.setdiff1d(waiting, got, assume_unique=True)
-        gone = still[rng.random(still.size) < p.project_loss_hazard]
+        gone = still[model.row_draws("project_loss").random(pl.n)[still] < p.project_loss_hazard]
         pl.alive[gone] = False
         self.lost += gone.size
         # construction: incentive instalments paid from the project-support budget; a shortfall
@@ -304,7 +309,7 @@ class ProjectOffice(mesa.Agent):
         pl.incentive_left[building] -= paid
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(claims > 0, paid / claims, 1.0)
-        slipped = rng.random(building.size) < p.project_delay_hazard
+        slipped = model.row_draws("project_delay").random(pl.n)[building] < p.project_delay_hazard
         pl.build_left[building] -= projects.construction_progress(share, slipped)
         done = building[pl.build_left[building] <= 0.0]
         pl.alive[done] = False

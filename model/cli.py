@@ -11,6 +11,7 @@ import typer
 from .api import DEFAULT_SEED, run
 from .ensemble import EnsembleError, default_runs
 from .io import write_json
+from .levers import format_effective_levers, format_lever_table, plausibility_warnings
 from .scenario import ScenarioError, load_scenario
 
 app = typer.Typer(
@@ -76,6 +77,9 @@ def validate_cmd(scenario: Annotated[Path, typer.Argument(help="scenario YAML fi
         fail(str(exc))
     sc = loaded.scenario
     typer.echo(f"{scenario}: ok (scenario {sc.name!r}, {sc.start_year}-{sc.end_year}, sha256 {loaded.sha256[:12]})")
+    for warning in plausibility_warnings(sc):
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(format_effective_levers(sc))
 
 
 @app.command("calibrate")
@@ -185,6 +189,61 @@ def score_cmd(
         fail(f"cannot write {target}: {exc}")
     typer.echo(format_score_table(report))
     typer.echo(f"score: {target}")
+
+
+@app.command("levers")
+def levers_cmd(
+    markdown: Annotated[bool, typer.Option("--markdown", help="a Markdown table (docs/levers.md)")] = False,
+) -> None:
+    """List every lever: measure, unit, 2020 value, allowed and plausible range, channel."""
+    typer.echo(format_lever_table(markdown=markdown))
+
+
+@app.command("effects")
+def effects_cmd(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    by: Annotated[
+        str, typer.Option(help="lever (each lever alone) or measure (each measure's levers together)")
+    ] = "lever",
+    runs: Annotated[int, typer.Option(min=2, help="paired replications per variant")] = 40,
+    seed: Annotated[int, typer.Option(min=0, help="master seed (the same for every variant)")] = DEFAULT_SEED,
+    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
+    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder [default: results/effects/<scenario>]")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Move each lever (or measure) to its documented alternative with common random numbers;
+    print and write the effect on each target cluster's end-year output and P(>= 100 bn)."""
+    from tqdm import tqdm
+
+    from .calibration.store import default_source
+    from .ensemble import RunSettings, connect
+    from .experiments.effects import lever_variants, measure_variants, run_effects, write_effects
+
+    if by not in ("lever", "measure"):
+        fail(f"--by: must be lever or measure, got {by!r}")
+    try:
+        sc = load_scenario(scenario).scenario
+        client = connect(scheduler) if scheduler else None
+    except USER_ERRORS as exc:
+        fail(str(exc))
+    variants = lever_variants(sc) if by == "lever" else measure_variants(sc)
+    out = out if out is not None else Path("results") / "effects" / sc.name
+    settings = RunSettings(scale=scale, param_source=default_source())
+    total = runs * (len(variants) + 1)
+    with tqdm(total=total, unit="run", disable=quiet or not sys.stderr.isatty(), leave=False) as bar:
+        result = run_effects(
+            sc, by=by, runs=runs, seed=seed, settings=settings, workers=workers, client=client, progress=bar.update
+        )
+    if client is not None:
+        client.close()
+    try:
+        write_effects(result, out)
+    except OSError as exc:
+        fail(f"cannot write results: {exc}")
+    typer.echo(result.format())
+    typer.echo(f"results: {out}/ (effects.csv, effects.json)")
 
 
 if __name__ == "__main__":  # pragma: no cover

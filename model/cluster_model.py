@@ -36,10 +36,28 @@ from .scenario import Scenario
 from .sectors import N_SECTORS, SECTOR_INDEX
 from .state import COHORT_COLUMNS, FIRM_COLUMNS, ColumnStore, Feedback
 
-MODEL_STREAMS = ("population", "innovation", "growth", "funders", "projects", "entry", "talent", "certify", "shocks")
+MODEL_STREAMS = (
+    "population",
+    "innovation",
+    "vp",
+    "growth",
+    "funders",
+    "projects",
+    "project_size",
+    "suppliers",
+    "entry",
+    "talent",
+    "talent_levels",
+    "training",
+    "certify",
+    "incubation",
+    "shocks",
+)
 """Children of `model.rng`, one per mechanism (order fixed): a lever that changes how many
 draws one mechanism makes leaves the others' draws as they were (closer common random numbers
 between scenarios)."""
+ROW_PURPOSES = ("growth", "innovation", "certify", "talent_outflow", "project_loss", "project_delay")
+"""Per-row draws (see ClusterModel.row_draws)."""
 
 
 class ClusterModel(mesa.Model):
@@ -88,6 +106,7 @@ class ClusterModel(mesa.Model):
         self.params = self.inputs.params
         self.start = self.inputs.start
         self.streams = dict(zip(MODEL_STREAMS, self.rng.spawn(len(MODEL_STREAMS)), strict=True))
+        self._row_entropy = int(self.rng.integers(2**63))
         self.scale = scale
         self.size_unit = 1.0 / scale  # firm sizes are inflated by this at scale < 1
         self.persons_per_agent = float(persons_per_agent)
@@ -169,7 +188,18 @@ class ClusterModel(mesa.Model):
 
     def _draw_levels(self, n: int) -> np.ndarray:
         p2, p3 = self.pop["level2_share"], self.pop["level3_share"]
-        return self.streams["talent"].choice(np.array([1, 2, 3], dtype=np.int8), size=n, p=[1.0 - p2 - p3, p2, p3])
+        return self.streams["talent_levels"].choice(
+            np.array([1, 2, 3], dtype=np.int8), size=n, p=[1.0 - p2 - p3, p2, p3]
+        )
+
+    def row_draws(self, purpose: str) -> np.random.Generator:
+        """A generator for this step's per-row draws of `purpose` (ROW_PURPOSES), seeded by the
+        run, the purpose and the quarter. Draw one value per row of the store (`.random(store.n)`)
+        and index it by row: a firm (or cohort, or project) then gets the same draw in every
+        scenario run with the same seed, even where entry differs, so common random numbers
+        survive the divergence of the populations."""
+        key = (ROW_PURPOSES.index(purpose), self.quarter)
+        return np.random.default_rng(np.random.SeedSequence(self._row_entropy, spawn_key=key))
 
     # ------------------------------------------------------------------ derived quantities
     def ht_threshold(self, output: np.ndarray) -> np.ndarray:
@@ -293,13 +323,16 @@ class ClusterModel(mesa.Model):
         claims = funding.rent_claims(workers, p.rent_per_worker, eff.rent_subsidy_share, small & targeted, self.dt)
         paid = gov.pay(year_i, "rent", budgets[idx("rent")], claims, sector)
         f.cash[rows] += funding.effective_share(paid, p.deadweight_rent)
-        # R&D-growth rewards
-        claims = funding.rd_reward_claims(
-            eff.rd_reward_rate, f.rd_intensity[rows] * out, self.rules.rd_spend_before[rows], targeted
-        )
-        paid = gov.pay(year_i, "rd_reward", budgets[idx("rd_reward")], claims, sector)
-        f.cash[rows] += funding.effective_share(paid, p.deadweight_rd_reward)
-        fb.rd_payout_ratio = float(paid.sum() / claims.sum()) if claims.sum() > 0 else 1.0
+        # R&D-growth rewards, once a year on the increase of a firm's R&D spending over last year
+        if self.quarter % self.steps_per_year == 0:
+            claims = funding.rd_reward_claims(
+                eff.rd_reward_rate, f.rd_year[rows], f.rd_last_year[rows], targeted & (f.rd_last_year[rows] > 0)
+            )
+            paid = gov.pay(year_i, "rd_reward", eff.budgets[idx("rd_reward")], claims, sector)
+            f.cash[rows] += funding.effective_share(paid, p.deadweight_rd_reward)
+            fb.rd_payout_ratio = float(paid.sum() / claims.sum()) if claims.sum() > 0 else 1.0
+            f.rd_last_year[rows] = f.rd_year[rows]
+            f.rd_year[rows] = 0.0
         # guidance-fund equity (with private co-investment) for start-ups and scale-ups
         fund = self.guidance_fund
         candidates = (f.age[rows] < 3 * STARTUP_QUARTERS) & ~f.anchor[rows] & targeted
@@ -348,7 +381,7 @@ class ClusterModel(mesa.Model):
                 ramp_left=ramp - 1,
                 ramp_target=target,
             )
-            rng = self.streams["projects"]
+            rng = self.streams["suppliers"]
             suppliers = rng.poisson(eff.suppliers_per_project * self.scale, sector.size)
             self._add_startups(np.repeat(sector, suppliers))
             self.tally["supplier_entrants"] += int(suppliers.sum())
@@ -391,7 +424,7 @@ class ClusterModel(mesa.Model):
         self.tally["entrants"] += sector.size
 
     def _talent_step(self, year_i: int, eff: YearPolicy, budgets: np.ndarray) -> None:
-        p, fb, rng = self.params, self.feedback, self.streams["talent"]
+        p, fb = self.params, self.feedback
         slack = self.pop["slack_share"]
         need = self.labour_demand()
         pool = self.talent_pool()
@@ -403,15 +436,16 @@ class ClusterModel(mesa.Model):
             pool, need, p.talent_inflow, p.vacancy_pull, slack, eff.programme_persons, fb.talent_subsidy_mult, self.dt
         )
         self.tally["talent_inflow"] += float(arrivals.sum())
-        # talent subsidies per arriving person, paid from the talent budget
+        # talent subsidies per arriving senior (level-3) person, paid from the talent budget
+        seniors = arrivals * self.pop["level3_share"]
         paid = self.government.pay(
             year_i,
             "talent",
             budgets[funding.INSTRUMENTS.index("talent")],
-            eff.talent_subsidy_per_person * arrivals,
+            eff.talent_subsidy_per_person * seniors,
             np.arange(N_SECTORS),
         )
-        per_arrival = funding.effective_share(paid.sum(), p.deadweight_talent) / max(arrivals.sum(), 1.0)
+        per_arrival = funding.effective_share(paid.sum(), p.deadweight_talent) / max(seniors.sum(), 1.0)
         base = funding.effective_share(talent_subsidy_2020(), p.deadweight_talent)
         fb.talent_subsidy_mult = talent.subsidy_multiplier(per_arrival, base, p.talent_subsidy_scale)
         # leavers: whole cohorts, with the sector's probability
@@ -426,7 +460,8 @@ class ClusterModel(mesa.Model):
             p.excess_unemployed_exit,
             self.dt,
         )
-        gone = crow[rng.random(crow.size) < p_out[c.field[crow]]]
+        u = self.row_draws("talent_outflow").random(c.n)[crow]
+        gone = crow[u < p_out[c.field[crow]]]
         c.alive[gone] = False
         self.tally["talent_outflow"] += float(c.persons[gone].sum())
         agents = self.cohort_agents
@@ -442,9 +477,10 @@ class ClusterModel(mesa.Model):
         # training: places move whole cohorts up one level ("help train")
         crow = c.live_rows()
         trainable = crow[c.level[crow] < 3]
-        k = min(rng.poisson(eff.training_places * self.dt / self.persons_per_agent), trainable.size)
+        train = self.streams["training"]
+        k = min(train.poisson(eff.training_places * self.dt / self.persons_per_agent), trainable.size)
         if k:
-            c.level[rng.choice(trainable, size=k, replace=False)] += 1
+            c.level[train.choice(trainable, size=k, replace=False)] += 1
         fb.skill_multiplier = talent.skill_productivity(self._mean_level(), self.base_level, p.training_premium)
 
 

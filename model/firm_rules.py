@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .mechanisms import entry_exit, finance, growth, innovation
+from .mechanisms import entry_exit, finance, growth, innovation, projects
 from .population import pick_weighted
 from .sectors import SECTOR_INDEX
 
@@ -47,25 +47,24 @@ class FirmRules:
     def __init__(self) -> None:
         self.rate = np.zeros(0)  # borrowing rate each live firm pays this step, after subsidies (1/yr)
         self.limit = np.zeros(0)  # credit limit of each live firm this step (yuan)
-        self.rd_spend_before = np.zeros(0)  # annual R&D spending of each row at the start of the step (yuan/yr)
 
     # ------------------------------------------------------------------ R&D and innovation
     def innovate(self, m: ClusterModel, eff: YearPolicy) -> None:
         """Technology VPs placed, innovations drawn (productivity up), R&D intensity moves
-        towards the target the R&D-growth reward sets."""
-        f, p, rng = m.firms, m.params, m.streams["innovation"]
+        towards the target the R&D-growth reward sets; the quarter's R&D spending is booked."""
+        f, p = m.firms, m.params
         rows = f.live_rows()
         sector = f.sector[rows]
-        self.rd_spend_before = f.rd_intensity * f.output
-        n_vp = rng.poisson(eff.vp_per_year * m.dt * m.scale)
+        vp = m.streams["vp"]
+        n_vp = vp.poisson(eff.vp_per_year * m.dt * m.scale)
         if n_vp:
             w = f.rd_intensity[rows] * (sector != SECTOR_INDEX["other"]) * ~f.has_vp[rows]
-            f.has_vp[rows[pick_weighted(rng, w, n_vp)]] = True
+            f.has_vp[rows[pick_weighted(vp, w, n_vp)]] = True
         mult = eff.innovation_multiplier[sector] * (1.0 + p.vp_effect * f.has_vp[rows])
         prob = innovation.innovation_probability(
             f.rd_intensity[rows], m.pop["hightech_rd_ref"], p.innovation_hazard, p.innovation_rd_elasticity, mult, m.dt
         )
-        hit = rows[rng.random(rows.size) < prob]
+        hit = rows[m.row_draws("innovation").random(f.n)[rows] < prob]
         f.productivity[hit] *= 1.0 + p.innovation_jump
         f.output[hit] *= 1.0 + p.innovation_jump
         f.innovations[hit] += 1
@@ -79,6 +78,7 @@ class FirmRules:
             p.rd_adjust_rate,
             m.dt,
         )
+        f.rd_year[rows] += f.rd_intensity[rows] * f.output[rows] * m.dt  # R&D spent this quarter, yuan
 
     # ------------------------------------------------------------------ growth and its finance
     def grow(self, m: ClusterModel, eff: YearPolicy, drift: np.ndarray, demand_shift: np.ndarray) -> None:
@@ -88,12 +88,13 @@ class FirmRules:
         drift: [sector] log growth per year of demand (trend + this year's shock); demand_shift:
         [sector] log change of demand this step from urban application scenarios.
         """
-        f, p, rng = m.firms, m.params, m.streams["growth"]
+        f, p = m.firms, m.params
         rows = f.live_rows()
         sector = f.sector[rows]
         out = f.output[rows]
         sigma = growth.size_volatility(out * m.scale, p.sigma_ref, p.vol_size_beta, p.sigma_floor)
-        lg = growth.log_growth(drift[sector], sigma, growth.laplace_shocks(rng, rows.size), m.dt) + demand_shift[sector]
+        shock = growth.laplace_shocks(m.row_draws("growth"), f.n)[rows]
+        lg = growth.log_growth(drift[sector], sigma, shock, m.dt) + demand_shift[sector]
         ramping = f.ramp_left[rows] > 0
         lg[ramping] = 0.0
         young = startup(f.age[rows])
@@ -115,7 +116,9 @@ class FirmRules:
         new = out * np.exp(lg)
         if ramping.any():
             r = rows[ramping]
-            new[ramping] += f.ramp_target[r] / max(round(p.project_ramp_quarters), 1)
+            new[ramping] += projects.ramp_increment(
+                f.ramp_target[r], f.ramp_left[r], max(round(p.project_ramp_quarters), 1)
+            )
             f.ramp_left[r] -= 1
         f.output[rows] = new
         m.tally["credit_granted"] += float(borrowed.sum())
@@ -156,13 +159,14 @@ class FirmRules:
     def certify(self, m: ClusterModel, eff: YearPolicy) -> None:
         """Incubation lifts some innovating firms to the R&D threshold; high-tech certificates
         are granted, kept for three years and renewed or lost at expiry."""
-        f, p, rng = m.firms, m.params, m.streams["certify"]
+        f, p = m.firms, m.params
         rows = f.live_rows()
         threshold = m.ht_threshold(f.output[rows])
-        n_inc = rng.poisson(eff.incubation_per_year * m.dt * m.scale)
+        inc = m.streams["incubation"]
+        n_inc = inc.poisson(eff.incubation_per_year * m.dt * m.scale)
         if n_inc:
             w = (~f.high_tech[rows] & (f.rd_intensity[rows] < threshold) & (f.innovations[rows] > 0)).astype(float)
-            picked = rows[pick_weighted(rng, w, n_inc)]
+            picked = rows[pick_weighted(inc, w, n_inc)]
             f.base_rd[picked] = np.maximum(f.base_rd[picked], threshold[np.searchsorted(rows, picked)])
             f.rd_intensity[picked] = f.base_rd[picked]
         eligible = (f.rd_intensity[rows] >= threshold) & (f.innovations[rows] > 0) & (f.age[rows] >= 4)
@@ -170,7 +174,7 @@ class FirmRules:
             f.high_tech[rows],
             f.cert_age[rows],
             eligible,
-            rng.random(rows.size),
+            m.row_draws("certify").random(f.n)[rows],
             p.certification_rate,
             p.renewal_pass_rate,
             m.ht_validity_quarters,

@@ -550,11 +550,11 @@ def _fmt_shares(shares: tuple[float, ...]) -> str:
 
 
 BASELINE_SHARES = {
-    "guidance_equity": 0.54,
+    "guidance_equity": 0.59,
     "loan_interest": 0.10,
     "rent": 0.05,
     "rd_reward": 0.06,
-    "talent": 0.10,
+    "talent": 0.05,
     "project_support": 0.15,
 }
 """2020 split of the special funds over instruments. Assumption: the zone does not publish it
@@ -623,9 +623,9 @@ class PolicySystem(Section):
             plausible=(0, 0.6),
             channel="lowers targeted firms' cost of borrowing: more cash and a higher bank credit limit",
             mechanism="mechanisms/finance.py",
-            moves="credit granted, loan-interest subsidy paid",
-            alternative=0.6,
-            metric="credit_granted",
+            moves="credit limits, loan-interest subsidy paid",
+            alternative=0.1,
+            metric="credit_limit",
         ),
     ] = Field(0.3, description="share of loan interest the subsidy covers")
     rent_subsidy_share: Annotated[
@@ -650,7 +650,7 @@ class PolicySystem(Section):
             channel="reward per yuan of R&D-spending growth: firms raise R&D, which raises the innovation hazard",
             mechanism="mechanisms/innovation.py",
             moves="R&D spending, innovations",
-            alternative=0.2,
+            alternative=0.0,
             metric="rd_spending",
         ),
     ] = Field(0.1, description="reward per yuan of R&D-spending increase")
@@ -660,13 +660,14 @@ class PolicySystem(Section):
             unit="yuan/person",
             allowed=(0, 1e7),
             plausible=(0, 5e5),
-            channel="subsidy per arriving skilled person raises inflow",
+            channel="subsidy per arriving senior (level-3) person raises the zone's pull on talent, "
+            "as far as the talent budget pays it",
             mechanism="mechanisms/talent.py",
             moves="talent inflow",
-            alternative=1e5,
+            alternative=0.0,
             metric="talent_inflow",
         ),
-    ] = Field(5.0e4, description="subsidy per arriving skilled person, yuan")
+    ] = Field(5.0e4, description="subsidy per arriving senior (level-3) skilled person, yuan")
     land_hectares_per_year: Annotated[
         Num,
         _lever(
@@ -675,9 +676,10 @@ class PolicySystem(Section):
             plausible=(0, 500),
             channel="industrial land prepared for projects: a project waits until land is available",
             mechanism="mechanisms/projects.py",
-            moves="projects started",
-            alternative=50.0,
-            metric="projects_started",
+            moves="projects waiting for land",
+            alternative=20.0,
+            metric="projects_waiting",
+            sign=-1,
         ),
     ] = Field(100.0, description="industrial land supplied, hectares/yr")
     land_cost_reduction: Annotated[
@@ -852,8 +854,8 @@ def plausibility_warnings(levers: Levers) -> list[str]:
 
 def lever_diff(levers: Levers, base: Levers = BASELINE_LEVERS) -> list[tuple[str, Any, Any]]:
     """(path, base value, value) of every lever value that differs from `base`."""
-    ours = dict(_walk_values(levers))
-    theirs = dict(_walk_values(base))
+    ours = {k: v for section in LEVER_SECTIONS for k, v in _walk_values(getattr(levers, section), section + ".")}
+    theirs = {k: v for section in LEVER_SECTIONS for k, v in _walk_values(getattr(base, section), section + ".")}
     return [(k, theirs.get(k), v) for k, v in ours.items() if theirs.get(k) != v]
 
 
@@ -869,3 +871,75 @@ def format_value(value: Any) -> str:
     if isinstance(value, BaseModel):
         return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value) + "}"
     return str(value)
+
+
+def format_effective_levers(levers: Levers) -> str:
+    """The levers a scenario runs with, by measure, marking (*) those that differ from 2020 and
+    listing the differences."""
+    lines = ["effective levers (* = differs from the 2020 baseline):"]
+    diff = {path for path, _, _ in lever_diff(levers)}
+    for section, (number, title) in MEASURES.items():
+        lines.append(f"  {number} {section} ({title})")
+        for name, value in getattr(levers, section):
+            path = f"{section}.{name}"
+            mark = "*" if any(d == path or d.startswith(path + ".") for d in diff) else " "
+            lines.append(f"   {mark} {name}: {format_value(value)}")
+    changes = lever_diff(levers)
+    lines.append(f"differences from the 2020 baseline: {len(changes)}")
+    lines.extend(f"  {path}: {format_value(a)} -> {format_value(b)}" for path, a, b in changes)
+    return "\n".join(lines)
+
+
+def format_lever_table(markdown: bool = False) -> str:
+    """Every lever (from the declarations above): measure, path, unit, 2020 value, allowed and
+    plausible ranges, channel, mechanism and the metric it moves."""
+    header = (
+        "measure",
+        "lever",
+        "unit",
+        "2020 value",
+        "allowed",
+        "plausible",
+        "channel",
+        "mechanism",
+        "moves (metric)",
+    )
+    rows = []
+    for s in lever_specs():
+        i = s.info
+        rows.append(
+            (
+                str(s.measure),
+                s.path,
+                i.unit,
+                format_value(s.default),
+                f"[{i.allowed[0]:g}, {i.allowed[1]:g}]",
+                f"[{i.plausible[0]:g}, {i.plausible[1]:g}]",
+                i.channel,
+                i.mechanism,
+                f"{i.moves} ({i.metric}, {'+' if i.sign > 0 else '-'})",
+            )
+        )
+    shares = BASELINE_LEVERS.policy.budget_shares
+    rows.append(
+        (
+            "5",
+            "policy.budget_shares",
+            "shares summing to 1",
+            format_value(shares),
+            "[0, 1] each",
+            "-",
+            "split of the special funds over the six instruments (per year if given per year)",
+            "agents.py (Government)",
+            "budget by instrument (paid_<instrument>)",
+        )
+    )
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(r.replace("|", "/") for r in row) + " |" for row in rows]
+        return "\n".join(out)
+    lines = []
+    for row in rows:
+        lines.append(f"{row[1]}  [measure {row[0]}, {row[2]}]  2020: {row[3]}  allowed {row[4]}  plausible {row[5]}")
+        lines.append(f"    {row[6]}; {row[7]}; moves {row[8]}")
+    return "\n".join(lines)

@@ -179,6 +179,7 @@ def initial_firms(
         "productivity": np.ones(n),
         "rd_intensity": rd,
         "base_rd": rd.copy(),
+        "rd_last_year": rd * output,  # 2020 R&D spending: the reference of 2021's R&D-growth reward
         "margin": margin,
         "high_tech": high_tech,
         "cert_age": cert_age,

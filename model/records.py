@@ -54,12 +54,14 @@ ZONE_METRICS = (
     "projects_won",
     "projects_started",
     "project_investment",
+    "projects_waiting",
     "procurement",
     "talent_inflow",
     "talent_outflow",
     "skill_level",
     "rd_spending",
     "debt",
+    "credit_limit",
     "constrained_share",
     *(f"paid_{k}" for k in funding.INSTRUMENTS),
 )
@@ -68,10 +70,12 @@ ZONE_METRICS = (
 supplier_entrants (of them pulled in by major projects), exits (count in the year);
 credit_granted, equity_invested (yuan in the year, equity incl. private co-investment);
 equity_deals (count); equity_to_targets (guidance-fund yuan to the four target sectors);
-projects_won, projects_started (count); project_investment (yuan won); procurement (extra
+projects_won, projects_started (count); project_investment (yuan won); projects_waiting
+(won, waiting for approval or land at year end); procurement (extra
 scenario demand over 2020, yuan/yr); talent_inflow, talent_outflow (persons in the year);
 skill_level (mean skill level of the pool, 1-3); rd_spending (yuan/yr run rate at year end);
-debt (yuan at year end); constrained_share (share of firm-quarters whose planned investment was
+debt, credit_limit (yuan at year end: debt and what banks would lend);
+constrained_share (share of firm-quarters whose planned investment was
 not fully financed); paid_<instrument> (yuan paid in the year)."""
 
 STOCKS = {
@@ -81,6 +85,8 @@ STOCKS = {
     "skill_level",
     "rd_spending",
     "debt",
+    "credit_limit",
+    "projects_waiting",
     "gdp",
     "industrial_output",
 }
@@ -138,6 +144,9 @@ def record_year(m: ClusterModel, i: int, output: np.ndarray) -> None:
     z["talent_persons"][i] = m.talent_pool().sum()
     z["rd_spending"][i] = float((f.rd_intensity[rows] * f.output[rows]).sum())
     z["debt"][i] = float(f.debt[rows].sum())
+    z["credit_limit"][i] = float(m.rules.limit.sum())
+    pl = m.project_office.pipeline
+    z["projects_waiting"][i] = float(np.count_nonzero(pl.alive & ~pl.has_land))
     z["skill_level"][i] = float(m.mean_skill_level())
     first = i == 0
     ledger = m.government.ledger

@@ -25,6 +25,8 @@ FIRM_COLUMNS: dict[str, type] = {
     "rd_intensity": np.float64,  # R&D spending / output
     "base_rd": np.float64,  # R&D intensity the firm would choose without rewards
     "margin": np.float64,  # operating margin before interest
+    "rd_year": np.float64,  # R&D spent so far this calendar year, yuan
+    "rd_last_year": np.float64,  # R&D spent last calendar year, yuan (0: not in the zone then)
     "high_tech": np.bool_,  # national high-tech enterprise status
     "cert_age": np.int16,  # quarters since the high-tech certificate was granted or renewed
     "innovations": np.int32,  # innovations (IP) so far

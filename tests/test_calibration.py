@@ -3,13 +3,9 @@ file's provenance, and parameter draws from the calibrated sample in ensembles."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 
-from model import api
 from model.calibration import store
 from model.calibration.fit import FitConfig, calibrate, recovery_table, synthetic_targets
 from model.calibration.history import history_scenario, run_history, start_state_2015

@@ -1,11 +1,15 @@
-"""Unit tests of the growth, innovation, entry/exit and demand mechanisms.
+"""Unit tests of the growth, entry/exit, innovation, demand, funding and talent mechanisms
+(model/mechanisms/). Finance and major projects are in test_mechanisms_finance_projects.py;
+the hand values of the talent mechanisms and of pay_claims, deal_amounts and the ledger are in
+test_talent_funding.py (this file adds what that one does not cover).
 
 Expected numbers are computed by hand (arithmetic in the comment next to each one) or by an
-independent route (Monte Carlo with a seeded generator, a twin generator, scipy.stats).
+independent route (seeded Monte Carlo against a closed form, scipy.stats).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -13,7 +17,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 
-from model.mechanisms import demand, entry_exit, growth, innovation
+from model.mechanisms import demand, entry_exit, funding, growth, innovation, talent
 from model.sectors import SECTOR_IDS, SECTOR_INDEX
 
 # ---------------------------------------------------------------------------------- growth
@@ -32,10 +36,18 @@ def test_size_volatility_hand_values():
     assert_allclose(got, expected, rtol=1e-5)
 
 
-def test_size_volatility_decreases_with_size_above_floor():
+def test_size_volatility_decreases_with_size_down_to_the_floor():
     output = np.geomspace(1e5, 1e11, 50)
     sigma = growth.size_volatility(output, sigma_ref=0.3, beta=0.18, floor=0.01)
-    assert np.all(np.diff(sigma) < 0)
+    assert np.all(np.diff(sigma) < 0)  # floor not reached in this range
+    # a doubling of size lowers volatility by 2**-0.18 = 0.882703 (Stanley et al. scaling)
+    assert_allclose(
+        growth.size_volatility(2 * output, 0.3, 0.18, 0.0) / growth.size_volatility(output, 0.3, 0.18, 0.0),
+        0.882703,
+        rtol=1e-6,
+    )
+    floored = growth.size_volatility(np.geomspace(1e5, 1e15, 50), 0.3, 0.18, 0.05)
+    assert np.all(np.diff(floored) <= 0) and floored.min() == 0.05
 
 
 def test_laplace_shocks_moments_and_shape():
@@ -55,44 +67,61 @@ def test_laplace_shocks_moments_and_shape():
 
 
 def test_log_growth_hand_values():
-    trend = np.array([0.1, 0.1, 0.0])
-    sigma = np.array([0.4, 0.4, 4.0])
-    shock = np.array([0.0, 0.5, 0.3])
-    got = growth.log_growth(trend, sigma, shock, dt=0.25)
+    drift = np.array([0.1, 0.1, 0.0, 0.08])
+    sigma = np.array([0.4, 0.4, 4.0, 0.0])
+    shock = np.array([0.0, 0.5, 0.3, 1.7])
+    got = growth.log_growth(drift, sigma, shock, dt=0.25)
     expected = [
-        # sd = 0.4*sqrt(0.25) = 0.2, b^2 = 0.2^2/2 = 0.02:
-        # ln(1.1)*0.25 + ln(0.98) = 0.02382754 - 0.02020271 = 0.00362484
-        0.00362484,
-        # same drift + sd*shock = 0.00362484 + 0.2*0.5 = 0.10362484
-        0.10362484,
-        # sd = 4*0.5 = 2 capped at MAX_STEP_SD = 1, b^2 = 0.5:
-        # ln(1)*0.25 + ln(0.5) + 1*0.3 = -0.693147 + 0.3 = -0.393147
-        -0.3931472,
+        # sd = 0.4*sqrt(0.25) = 0.2, b^2 = 0.2^2/2 = 0.02: 0.1*0.25 + ln(0.98) = 0.025 - 0.0202027 = 0.0047973
+        0.0047972927,
+        # same + sd*shock = 0.0047973 + 0.2*0.5 = 0.1047973
+        0.1047972927,
+        # sd = 4*0.5 = 2 capped at MAX_STEP_SD = 1, b^2 = 0.5: 0 + ln(0.5) + 1*0.3 = -0.6931472 + 0.3 = -0.3931472
+        -0.3931471806,
+        # no idiosyncratic risk: drift in log units only, 0.08*0.25 = 0.02 (shock ignored)
+        0.02,
     ]
-    assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+    assert_allclose(got, expected, rtol=1e-8, atol=1e-12)
 
 
 @pytest.mark.parametrize(
-    ("trend", "sigma", "dt"),
+    ("drift", "sigma", "dt"),
     [
-        (0.10, 0.3, 0.25),  # small shock: drift correction ln(1 - 0.15^2/2) = -1.1% must be there
+        (0.10, 0.3, 0.25),  # small shock: correction ln(1 - 0.15^2/2) = -1.1% must be there
         (0.25, 1.0, 0.25),  # larger shock, b = 0.5/sqrt(2) = 0.354 (variance of exp(b L) still finite)
-        (-0.03, 0.5, 1.0),  # a shrinking sector, annual step
+        (-0.05, 0.5, 1.0),  # a shrinking market, annual step
     ],
 )
-def test_log_growth_expected_multiplier_is_trend(trend, sigma, dt):
+def test_log_growth_expected_multiplier_is_exp_drift(drift, sigma, dt):
     rng = np.random.default_rng(2024)
     n = 400_000
     shock = growth.laplace_shocks(rng, n)
-    mult = np.exp(growth.log_growth(np.full(n, trend), np.full(n, sigma), shock, dt))
+    mult = np.exp(growth.log_growth(np.full(n, drift), np.full(n, sigma), shock, dt))
     # independent check: E[exp(b L)] = 1/(1-b^2) and E[exp(2 b L)] = 1/(1-4 b^2) for Laplace scale b
     b = sigma * math.sqrt(dt) / math.sqrt(2.0)
     rel_var = (1 - b**2) ** 2 / (1 - 4 * b**2) - 1.0  # Var(mult)/E(mult)^2
-    target = (1.0 + trend) ** dt  # e.g. 1.1**0.25 = 1.024114
+    target = math.exp(drift * dt)  # e.g. exp(0.1*0.25) = 1.025315 (drift is in log units now)
     se = target * math.sqrt(rel_var / n)
     assert abs(mult.mean() - target) < 5 * se
     # and the correction matters: without it the mean would be target / (1 - b^2), far outside the error
     assert abs(target / (1 - b**2) - target) > 20 * se
+
+
+def test_log_growth_compounds_over_a_year_of_quarters():
+    # four independent quarterly steps: E[prod exp(g_q)] = exp(4 * drift * 0.25) = exp(drift)
+    rng = np.random.default_rng(99)
+    n, drift, sigma = 200_000, 0.12, 0.4
+    total = sum(
+        growth.log_growth(np.full(n, drift), np.full(n, sigma), growth.laplace_shocks(rng, n), 0.25) for _ in range(4)
+    )
+    b2 = (0.4 * 0.5) ** 2 / 2  # 0.02 per quarter
+    # relative variance of one quarter (1-b^2)^2/(1-4b^2) - 1 = 0.9604/0.92 - 1 = 0.04391;
+    # of a year 1.04391^4 - 1 = 0.18755
+    se = math.exp(drift) * math.sqrt(((1 - b2) ** 2 / (1 - 4 * b2)) ** 4 / n - 1 / n)
+    assert abs(np.exp(total).mean() - math.exp(drift)) < 5 * se  # exp(0.12) = 1.127497
+    # Laplace sums are symmetric: median log growth = drift + 4 ln(1 - b^2) = 0.12 + 4 ln 0.98
+    # = 0.12 - 0.080811 = 0.039189
+    assert abs(np.median(total) - 0.039189) < 0.005  # se ~ 0.0011
 
 
 def test_constrain_growth_scales_only_gains():
@@ -102,39 +131,188 @@ def test_constrain_growth_scales_only_gains():
     assert_allclose(growth.constrain_growth(log_g, fill), [0.1, 0.0, -0.1, 0.0, 0.05])
 
 
-def test_finance_fill_hand_values():
-    cash = np.array([1.0e6, 1.0e6, -5.0e5, 0.0, 1.0e6])
-    credit = np.array([5.0e5, 5.0e6, 5.0e5, 0.0, 0.0])
-    added = np.array([4.0e6, 4.0e6, 4.0e6, -1.0e6, 0.0])
-    got = growth.finance_fill(cash, credit, added, capital_intensity=0.5)
+def test_investment_need_hand_values():
+    output = np.array([1.0e8, 1.0e8, 1.0e8, 4.0e7])
+    log_g = np.array([math.log(1.2), -0.1, 0.0, math.log(1.05)])
+    got = growth.investment_need(output, log_g, capital_intensity=0.5)
     expected = [
-        0.75,  # need 0.5*4e6 = 2e6, have 1e6 + 5e5 = 1.5e6 -> 1.5/2 = 0.75
-        1.0,  # have 6e6 > need 2e6 -> capped at 1
-        0.25,  # negative cash counts as 0: have 5e5 / need 2e6 = 0.25
-        1.0,  # shrinking firm needs nothing
-        1.0,  # no growth planned
+        1.0e7,  # added output 1e8 * (1.2 - 1) = 2e7 yuan/yr, * 0.5 = 1e7 yuan
+        0.0,  # a shrinking firm invests nothing (no negative need)
+        0.0,  # no growth
+        1.0e6,  # 4e7 * 0.05 = 2e6 added, * 0.5 = 1e6
     ]
-    assert_allclose(got, expected)
+    assert_allclose(got, expected, rtol=1e-12, atol=1e-6)
 
 
-def test_credit_headroom_hand_values():
-    output = np.array([1.0e8, 2.0e7])
-    # 0.3 * 1e8 * 0.25 * (0.05/0.035)**1 = 7.5e6 * 1.428571 = 1.0714286e7; 0.3*2e7*0.25*1.428571 = 2.142857e6
-    assert_allclose(growth.credit_headroom(output, 0.3, 0.05, 0.035, 1.0, 0.25), [1.0714286e7, 2.142857e6], rtol=1e-6)
-    # elasticity 2, rate halved by subsidy: 0.3 * 1e8 * 1 * (0.05/0.025)**2 = 3e7 * 4 = 1.2e8
-    assert_allclose(growth.credit_headroom(output[:1], 0.3, 0.05, 0.025, 2.0, 1.0), [1.2e8])
-    # no subsidy: effective rate == rate -> plain loan_to_output * output * dt = 0.3*1e8*0.25 = 7.5e6
-    assert_allclose(growth.credit_headroom(output[:1], 0.3, 0.05, 0.05, 1.7, 0.25), [7.5e6])
-    # a zero effective rate must not blow up to inf
-    assert np.all(np.isfinite(growth.credit_headroom(output, 0.3, 0.05, 0.0, 1.0, 0.25)))
+def test_investment_need_is_increasing_and_convex_in_growth():
+    lg = np.linspace(0.0, 1.0, 101)
+    need = growth.investment_need(np.full(101, 1.0e7), lg, 0.8)
+    assert np.all(np.diff(need) > 0) and np.all(np.diff(need, 2) > 0)
+    # linear in output and in capital intensity
+    assert_allclose(growth.investment_need(np.full(101, 3.0e7), lg, 0.4), 1.5 * need, rtol=1e-12)
 
 
-def test_operating_cash_flow_hand_values():
-    output = np.array([1.0e8, 1.0e6])
-    margin = np.array([0.08, 0.0])
-    got = growth.operating_cash_flow(output, margin, 0.05, 0.3, 0.25)
-    # (0.08 - 0.05*0.3) * 1e8 * 0.25 = 0.065 * 2.5e7 = 1.625e6; (0 - 0.015) * 1e6 * 0.25 = -3750
-    assert_allclose(got, [1.625e6, -3750.0])
+# ------------------------------------------------------------------------------ entry/exit
+
+BASELINE_COSTS = (0.1, 0.3, 6.0)
+
+
+def test_entry_cost_index_is_one_at_baseline():
+    assert entry_exit.entry_cost_index(0.1, 0.3, 6.0, BASELINE_COSTS) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_entry_cost_index_hand_value_and_falls_with_costs():
+    # land (1-0.3)/(1-0.1) = 0.777778; rent (1-0.5)/(1-0.3) = 0.714286; delay 3/6 = 0.5
+    # (0.777778 * 0.714286 * 0.5)**(1/3) = 0.277778**(1/3) = 0.652478
+    assert entry_exit.entry_cost_index(0.3, 0.5, 3.0, BASELINE_COSTS) == pytest.approx(0.652478, rel=1e-6)
+    # one lever at a time: (0.7/0.9)**(1/3) = 0.919641, (0.5/0.7)**(1/3) = 0.893904, 0.5**(1/3) = 0.793701
+    assert entry_exit.entry_cost_index(0.3, 0.3, 6.0, BASELINE_COSTS) == pytest.approx(0.919641, rel=1e-6)
+    assert entry_exit.entry_cost_index(0.1, 0.5, 6.0, BASELINE_COSTS) == pytest.approx(0.893904, rel=1e-6)
+    assert entry_exit.entry_cost_index(0.1, 0.3, 3.0, BASELINE_COSTS) == pytest.approx(0.793701, rel=1e-6)
+    # dearer than 2020: longer approvals raise it, 12/6 = 2 -> 2**(1/3) = 1.259921
+    assert entry_exit.entry_cost_index(0.1, 0.3, 12.0, BASELINE_COSTS) == pytest.approx(1.259921, rel=1e-6)
+
+
+def test_policy_entry_factor_hand_values():
+    # 2020 policies: log factor = -0.6 ln 1 + 0.3 ln 1 = 0 -> 1
+    assert entry_exit.policy_entry_factor(1.0, 0.6, 1.0, 0.3) == pytest.approx(1.0, abs=1e-12)
+    # cheaper entry and more venture money: -0.6 ln 0.8 + 0.3 ln 1.5 = 0.133886 + 0.121640 = 0.255526 -> 1.291140
+    assert entry_exit.policy_entry_factor(0.8, 0.6, 1.5, 0.3) == pytest.approx(1.291140, rel=1e-6)
+    # dearer entry only: -0.6 ln 1.25 = -0.133886 -> exp(-0.133886) = 0.874690
+    assert entry_exit.policy_entry_factor(1.25, 0.6, 1.0, 0.3) == pytest.approx(0.874690, rel=1e-6)
+
+
+def test_policy_entry_factor_is_bounded_both_ways():
+    top, bottom = entry_exit.MAX_POLICY_FACTOR, 1.0 / entry_exit.MAX_POLICY_FACTOR
+    assert top == 2.0
+    # free land and instant approvals: 0.01**-1.2 = 251 -> capped at 2
+    assert entry_exit.policy_entry_factor(0.01, 1.2, 1.0, 0.3) == pytest.approx(top)
+    assert entry_exit.policy_entry_factor(0.0, 1.2, 1.0, 0.3) == pytest.approx(top)
+    # prohibitive costs: 100**-1.2 = 0.004 -> floored at 1/2
+    assert entry_exit.policy_entry_factor(100.0, 1.2, 1.0, 0.3) == pytest.approx(bottom)
+    # no venture money at all lowers entry to the bound, not to zero: 0.3 ln(1e-9) = -6.2 -> 1/2
+    assert entry_exit.policy_entry_factor(1.0, 0.6, 0.0, 0.3) == pytest.approx(bottom)
+    # a tiny fund elasticity keeps it inside the bound: exp(0.01 ln 1e-9) = exp(-0.207233) = 0.812831
+    assert entry_exit.policy_entry_factor(1.0, 0.6, 0.0, 0.01) == pytest.approx(0.812831, rel=1e-6)
+
+
+def test_policy_entry_factor_monotone_and_symmetric():
+    costs = np.geomspace(0.05, 20.0, 60)
+    f = np.array([entry_exit.policy_entry_factor(c, 0.5, 1.0, 0.3) for c in costs])
+    assert np.all(np.diff(f) <= 0) and f[0] == pytest.approx(2.0) and f[-1] == pytest.approx(0.5)
+    venture = np.geomspace(0.01, 100.0, 60)
+    g = np.array([entry_exit.policy_entry_factor(1.0, 0.5, v, 0.3) for v in venture])
+    assert np.all(np.diff(g) >= 0)
+    assert np.all((f >= 0.5 - 1e-12) & (f <= 2.0 + 1e-12))
+    # constant elasticity inside the bound: factor(c) * factor(1/c) = 1
+    for c in (0.5, 0.8, 1.3):
+        both = entry_exit.policy_entry_factor(c, 0.5, 1.0, 0.3) * entry_exit.policy_entry_factor(1 / c, 0.5, 1.0, 0.3)
+        assert both == pytest.approx(1.0, rel=1e-12)
+
+
+def test_expected_entrants_hand_values():
+    got = entry_exit.expected_entrants(
+        firms=np.array([100.0, 200.0, 50.0, 80.0, 30.0]),
+        entry_rate=0.2,
+        output_ratio=np.array([1.0, 4.0, -1.0, 2.0, 3.0]),
+        firm_ratio=np.array([1.0, 1.0, 1.0, 4.0, 0.0]),
+        agglomeration=0.5,
+        policy_factor=1.5,
+        dt=0.25,
+    )
+    expected = [
+        7.5,  # 100 * 0.2 * (1/1)**0.5 * 1.5 * 0.25 = 7.5
+        30.0,  # 200 * 0.2 * (4/1)**0.5 * 1.5 * 0.25 = 200 * 0.6 * 0.25 = 30
+        0.0,  # negative output ratio clamped to 0: no entry
+        # crowded (firms x4, output x2): 80 * 0.2 * (2/4)**0.5 * 1.5 * 0.25 = 4 * 0.7071068 * 1.5 = 4.2426407
+        4.2426407,
+        2.25,  # no start-year firms: output per firm taken as 1 -> 30 * 0.2 * 1.5 * 0.25 = 2.25
+    ]
+    assert_allclose(got, expected, rtol=1e-7)
+
+
+def test_expected_entrants_at_2020_conditions():
+    # ratios 1, policy factor 1: plain gross entry 300 * 0.2 * 1 = 60 a year
+    got = entry_exit.expected_entrants(np.array([300.0]), 0.2, np.array([1.0]), np.array([1.0]), 0.7, 1.0, 1.0)
+    assert_allclose(got, [60.0])
+
+
+def test_expected_entrants_agglomeration_nests_linear_and_compounding():
+    # 40 firms now, 20 at the start (firm ratio 2), output x3
+    firms, out_r, firm_r = np.array([40.0]), np.array([3.0]), np.array([2.0])
+    # agglomeration 1: entry proportional to output: 40 * 0.25 * 3/2 = 15 = 20 start firms * 0.25 * 3
+    assert_allclose(entry_exit.expected_entrants(firms, 0.25, out_r, firm_r, 1.0, 1.0, 1.0), [15.0])
+    # agglomeration 0: compounding with the firm count only: 40 * 0.25 = 10
+    assert_allclose(entry_exit.expected_entrants(firms, 0.25, out_r, firm_r, 0.0, 1.0, 1.0), [10.0])
+    # in between: 40 * 0.25 * 1.5**0.5 = 10 * 1.224745 = 12.247449
+    assert_allclose(entry_exit.expected_entrants(firms, 0.25, out_r, firm_r, 0.5, 1.0, 1.0), [12.247449], rtol=1e-7)
+
+
+def test_expected_entrants_monotone_in_market_and_crowding():
+    out_r = np.linspace(0.1, 5.0, 50)
+    up = entry_exit.expected_entrants(np.full(50, 100.0), 0.2, out_r, np.ones(50), 0.6, 1.0, 0.25)
+    assert np.all(np.diff(up) > 0)
+    # more firms for the same market: entry per firm falls; total entry rises less than the firm count
+    firm_r = np.linspace(1.0, 3.0, 50)
+    crowd = entry_exit.expected_entrants(100.0 * firm_r, 0.2, np.ones(50), firm_r, 0.6, 1.0, 0.25)
+    assert np.all(np.diff(crowd / (100.0 * firm_r)) < 0)
+    # proportional to the policy factor and the step length
+    base = entry_exit.expected_entrants(np.array([100.0]), 0.2, np.array([1.0]), np.array([1.0]), 0.6, 1.0, 0.25)
+    assert_allclose(
+        entry_exit.expected_entrants(np.array([100.0]), 0.2, np.array([1.0]), np.array([1.0]), 0.6, 2.0, 0.5), 4 * base
+    )
+
+
+def test_expected_entrants_capped_per_year():
+    # booming market: 0.2 * (9/1)**1 * 2 = 3.6 a year -> capped at MAX_ENTRY_PER_YEAR = 1 x firms a year
+    got = entry_exit.expected_entrants(np.array([100.0]), 0.2, np.array([9.0]), np.array([1.0]), 1.0, 2.0, 0.25)
+    assert entry_exit.MAX_ENTRY_PER_YEAR == 1.0
+    assert_allclose(got, [100.0 * 1.0 * 0.25])
+
+
+def test_startup_sizes_median_and_log_sd():
+    rng = np.random.default_rng(5)
+    sizes = entry_exit.startup_sizes(rng, 40_001, 1.0e6, 1.2)
+    assert sizes.shape == (40_001,)
+    assert np.all(sizes > 0)
+    # log-median se = 1.2 * 1.2533 / sqrt(40001) = 0.0075 -> within 4% of 1e6
+    assert abs(math.log(np.median(sizes) / 1.0e6)) < 0.04
+    # log-sd se = 1.2 / sqrt(2 * 40001) = 0.0042
+    assert abs(np.log(sizes).std() - 1.2) < 0.02
+    # per-firm medians and zero spread
+    assert_allclose(entry_exit.startup_sizes(rng, 3, np.array([1.0, 2.0, 3.0]), 0.0), [1.0, 2.0, 3.0])
+
+
+def test_distress_counts_quarters_in_a_row():
+    cash = np.array([-1.0, 0.0, 5.0, -1e-9])
+    counter = np.array([2, 5, 3, 0])
+    # negative cash: +1; zero cash is not distress and resets; positive resets; tiny deficit counts
+    assert_array_equal(entry_exit.distress(cash, counter), [3, 0, 0, 1])
+    # a path: -, -, +, -, -, - -> 1, 2, 0, 1, 2, 3
+    c = np.array([0])
+    seen = []
+    for x in [-1.0, -1.0, 1.0, -1.0, -1.0, -1.0]:
+        c = entry_exit.distress(np.array([x]), c)
+        seen.append(int(c[0]))
+    assert seen == [1, 2, 0, 1, 2, 3]
+
+
+def test_exits_hand_cases():
+    distress = np.array([3, 2, 11, 0, 12, 0])
+    patience = np.array([3.0, 3.0, 12.0, 3.0, 12.0, 3.0])  # anchors: 3 * 4 = 12 quarters
+    output = np.array([1.0e6, 1.0e6, 1.0e6, 1.0e4, 1.0e6, 5.0e4])
+    got = entry_exit.exits(distress, patience, output, 5.0e4)
+    expected = [
+        True,  # 3 quarters of distress reach the patience of 3
+        False,  # 2 < 3: still hanging on
+        False,  # an anchor after 11 quarters: patience 12
+        True,  # below the viability floor 5e4, whatever its cash
+        True,  # the anchor's patience runs out
+        False,  # exactly at the floor survives
+    ]
+    assert_array_equal(got, expected)
+    # scalar patience
+    assert_array_equal(entry_exit.exits(np.array([0, 4]), 4, np.array([1e6, 1e6]), 5.0e4), [False, True])
 
 
 # ------------------------------------------------------------------------------ innovation
@@ -181,6 +359,9 @@ def test_innovation_probability_matches_simulated_poisson_process():
     first_event = rng.exponential(1.0 / hazard, 200_000)
     freq = np.mean(first_event < dt)
     assert abs(p - freq) < 5 * math.sqrt(freq * (1 - freq) / 200_000)
+    # time-consistent: surviving two half steps = surviving one full step
+    half = innovation.innovation_probability(np.array([0.1]), 0.05, 0.2, 1.0, 1.0, dt / 2)[0]
+    assert 1 - (1 - half) ** 2 == pytest.approx(p, rel=1e-12)
 
 
 BOUNDS = np.array([5.0e7, 2.0e8])
@@ -198,42 +379,90 @@ def test_high_tech_rd_threshold_band_edges_follow_2016_measures():
     assert_allclose(innovation.high_tech_rd_threshold(output, BOUNDS, MIN_RD), [0.05, 0.05, 0.04, 0.04, 0.03])
 
 
+HT = dict(certification_rate=0.35, renewal_pass_rate=0.8, validity_quarters=12, dt=0.25)
+P_GAIN = 0.083781  # 1 - exp(-0.35*0.25) = 1 - exp(-0.0875) = 0.083781
+
+
 def test_update_high_tech_hand_cases():
-    # p_gain = 1 - exp(-0.35*0.25) = 1 - exp(-0.0875) = 0.083781; p_lose = 1 - exp(-0.1*0.25) = 0.024690
-    status = np.array([False, False, True, True, True, False, True, False])
-    eligible = np.array([True, True, False, False, True, False, False, True])
-    uniform = np.array([0.08, 0.09, 0.024, 0.026, 0.0, 0.0, 0.999, 0.0])
-    got = innovation.update_high_tech(status, eligible, uniform, 0.35, 0.1, 0.25)
+    status = np.array([False, False, False, True, True, True, True, True, False, True])
+    age = np.array([0, 0, 0, 5, 10, 11, 11, 11, 7, 20])
+    eligible = np.array([True, True, False, False, True, True, True, False, True, True])
+    uniform = np.array([0.08, 0.09, 0.0, 0.99, 0.0, 0.5, 0.85, 0.0, 0.5, 0.1])
+    new_status, new_age = innovation.update_high_tech(status, age, eligible, uniform, **HT)
     expected = [
-        True,  # eligible, 0.08 < 0.083781 -> certified
-        False,  # eligible, 0.09 > 0.083781 -> not yet
-        False,  # not eligible, 0.024 < 0.024690 -> loses status
-        True,  # not eligible, 0.026 > 0.024690 -> keeps it this step
-        True,  # eligible and certified: keeps it whatever the draw
-        False,  # not eligible, no status: never certified
-        True,  # draw too high to lose
-        True,  # u = 0 always certifies an eligible firm
+        (True, 0),  # eligible, 0.08 < 0.083781 -> certified, a fresh certificate
+        (False, 0),  # eligible, 0.09 > 0.083781 -> not yet
+        (False, 0),  # not eligible: never certified, even with u = 0
+        (True, 6),  # ineligible but the certificate is still valid (age 6 < 12): kept, ages
+        (True, 11),  # eligible, valid: kept; not renewed early (age not reset)
+        (True, 0),  # expires now (age 12), eligible, 0.5 < 0.8 -> renewed, age reset
+        (False, 0),  # expires, eligible, but 0.85 >= 0.8 -> fails renewal
+        (False, 0),  # expires and no longer eligible: lost even with u = 0
+        (False, 0),  # no status: a stale age is cleared; 0.5 > 0.083781 -> not certified
+        (True, 0),  # over-age certificate (initial data): at expiry now, renewed (0.1 < 0.8)
     ]
-    assert_array_equal(got, expected)
+    assert_array_equal(new_status, [s for s, _ in expected])
+    assert_array_equal(new_age, [a for _, a in expected])
 
 
-def test_update_high_tech_gains_only_eligible_loses_only_ineligible():
+def test_update_high_tech_certificate_lasts_exactly_validity_quarters():
+    # granted at step 0 (u = 0), then draws too high to renew: held for 12 steps, lost at step 12
+    status, age = np.array([False]), np.array([0])
+    held = []
+    for step in range(20):
+        u = np.array([0.0 if step == 0 else 0.99])
+        status, age = innovation.update_high_tech(status, age, np.array([True]), u, **HT)
+        held.append(bool(status[0]))
+    assert held[:12] == [True] * 12
+    assert held[12] is False
+    # an ineligible holder keeps it to the end of its validity too
+    status, age = np.array([True]), np.array([0])
+    kept = 0
+    while status[0]:
+        status, age = innovation.update_high_tech(status, age, np.array([False]), np.array([0.0]), **HT)
+        kept += int(status[0])
+    assert kept == 11  # ages 1..11 held after the grant step; lost at age 12
+
+
+def test_update_high_tech_rates_by_monte_carlo():
     rng = np.random.default_rng(99)
     n = 200_000
-    status = rng.random(n) < 0.4
-    status_before = status.copy()
+    status = rng.random(n) < 0.5
+    age = np.where(status, rng.integers(0, 12, n), 0)
     eligible = rng.random(n) < 0.6
-    new = innovation.update_high_tech(status, eligible, rng.random(n), 0.35, 0.1, 0.25)
+    status_before, age_before = status.copy(), age.copy()
+    new, new_age = innovation.update_high_tech(status, age, eligible, rng.random(n), **HT)
+    assert_array_equal(status, status_before)  # inputs not modified in place
+    assert_array_equal(age, age_before)
     gained = new & ~status
     lost = status & ~new
     assert not np.any(gained & ~eligible)
-    assert not np.any(lost & eligible)
-    # rates: P(gain | eligible, no status) = 0.083781, P(lose | ineligible, status) = 0.024690
-    cand_gain = eligible & ~status
-    cand_lose = ~eligible & status
-    assert abs(gained[cand_gain].mean() - 0.083781) < 5 * math.sqrt(0.084 * 0.916 / cand_gain.sum())
-    assert abs(lost[cand_lose].mean() - 0.024690) < 5 * math.sqrt(0.0247 * 0.9753 / cand_lose.sum())
-    assert_array_equal(status, status_before)  # input not modified in place
+    assert not np.any(lost & (age + 1 < 12))  # nobody loses a valid certificate
+    # P(gain | eligible, no status) = 0.083781
+    cand = eligible & ~status
+    assert abs(gained[cand].mean() - P_GAIN) < 5 * math.sqrt(P_GAIN * (1 - P_GAIN) / cand.sum())
+    # P(renew | expiring, eligible) = 0.8; about 1/12 of holders expire now
+    expiring = status & (age == 11)
+    renew = new[expiring & eligible].mean()
+    assert abs(renew - 0.8) < 5 * math.sqrt(0.16 / (expiring & eligible).sum())
+    assert not np.any(new[expiring & ~eligible])
+    assert np.all(new_age[~new] == 0)
+
+
+def test_update_high_tech_steady_state_share_matches_renewal_theory():
+    # an always-eligible firm alternates waits of G ~ Geometric(p_gain) uncertified steps (mean
+    # 1/0.083781 = 11.936) and certified spells of 12 K steps, K ~ Geometric(1 - 0.8) (mean 60):
+    # long-run certified share = 60 / (60 + 11.936) = 0.834076
+    rng = np.random.default_rng(3)
+    n = 20_000
+    status, age, eligible = np.zeros(n, dtype=bool), np.zeros(n, dtype=int), np.ones(n, dtype=bool)
+    share = []
+    for step in range(600):
+        status, age = innovation.update_high_tech(status, age, eligible, rng.random(n), **HT)
+        if step >= 200:
+            share.append(status.mean())
+    # a validity off by one quarter gives 55/66.9 = 0.822 or 65/76.9 = 0.845
+    assert abs(np.mean(share) - 0.834076) < 0.004
 
 
 def test_rd_intensity_step_hand_values():
@@ -261,147 +490,38 @@ def test_rd_intensity_step_two_half_steps_equal_one_full_step():
     assert_allclose(innovation.rd_intensity_step(rd, base, 0.2, 1.0, 0.7, 100.0), [0.048, 0.048])
 
 
-# ------------------------------------------------------------------------------ entry/exit
-
-BASELINE_COSTS = (0.1, 0.3, 6.0)
-
-
-def test_entry_cost_index_is_one_at_baseline():
-    assert entry_exit.entry_cost_index(0.1, 0.3, 6.0, BASELINE_COSTS) == pytest.approx(1.0, abs=1e-12)
-
-
-def test_entry_cost_index_hand_value_and_falls_with_costs():
-    # land (1-0.3)/(1-0.1) = 0.777778; rent (1-0.5)/(1-0.3) = 0.714286; delay 3/6 = 0.5
-    # (0.777778 * 0.714286 * 0.5)**(1/3) = 0.277778**(1/3) = 0.652478
-    assert entry_exit.entry_cost_index(0.3, 0.5, 3.0, BASELINE_COSTS) == pytest.approx(0.652478, rel=1e-6)
-    # one lever at a time: (0.7/0.9)**(1/3) = 0.919641, (0.5/0.7)**(1/3) = 0.893904, 0.5**(1/3) = 0.793701
-    assert entry_exit.entry_cost_index(0.3, 0.3, 6.0, BASELINE_COSTS) == pytest.approx(0.919641, rel=1e-6)
-    assert entry_exit.entry_cost_index(0.1, 0.5, 6.0, BASELINE_COSTS) == pytest.approx(0.893904, rel=1e-6)
-    assert entry_exit.entry_cost_index(0.1, 0.3, 3.0, BASELINE_COSTS) == pytest.approx(0.793701, rel=1e-6)
-    # dearer than 2020: longer approvals raise it, 12/6 = 2 -> 2**(1/3) = 1.259921
-    assert entry_exit.entry_cost_index(0.1, 0.3, 12.0, BASELINE_COSTS) == pytest.approx(1.259921, rel=1e-6)
-
-
-def test_expected_entrants_hand_values():
-    got = entry_exit.expected_entrants(
-        firms=np.array([100.0, 200.0, 50.0, 80.0]),
-        entry_rate=0.2,
-        output_ratio=np.array([1.0, 4.0, -1.0, 2.0]),
-        firm_ratio=np.array([1.0, 1.0, 1.0, 4.0]),
-        agglomeration=0.5,
-        cost_index=0.5,
-        cost_elasticity=0.6,
-        fund_ratio=2.0,
-        fund_elasticity=0.3,
-        dt=0.25,
-    )
-    # policy = 0.5**-0.6 * 2**0.3 = 2**0.9 = 1.866066
-    # sector 0: 100*0.2*0.25 * (1/1)**0.5 * 1.866066 = 5 * 1.866066 = 9.330330
-    # sector 1: 200*0.2*0.25 * (4/1)**0.5 * 1.866066 = 10 * 2 * 1.866066 = 37.321320
-    # sector 2: negative output ratio clamped to 0 -> no entry
-    # sector 3: crowded (firms x4, output x2): 80*0.2*0.25 * (2/4)**0.5 * 1.866066 = 4*0.707107*1.866066 = 5.278033
-    assert_allclose(got, [9.330330, 37.321320, 0.0, 5.278033], rtol=1e-6)
-
-
-def test_expected_entrants_at_2020_conditions():
-    # ratios 1, cost 1, fund 1: plain gross entry 300 * 0.2 * 1 = 60
-    got = entry_exit.expected_entrants(
-        np.array([300.0]), 0.2, np.array([1.0]), np.array([1.0]), 0.7, 1.0, 0.6, 1.0, 0.3, 1.0
-    )
-    assert_allclose(got, [60.0])
-
-
-def test_expected_entrants_agglomeration_nests_linear_and_compounding():
-    # agglomeration 1: entry proportional to output, whatever the firm count (40 * 0.25 * 3/2 * 2 = ...)
-    a1 = entry_exit.expected_entrants(np.array([40.0]), 0.25, np.array([3.0]), np.array([2.0]), 1.0, 1, 0, 1, 0, 1.0)
-    # 40 firms * 0.25 * (3/2) = 15 = 20 start firms * 0.25 * 3 (output x3)
-    assert_allclose(a1, [15.0])
-    a0 = entry_exit.expected_entrants(np.array([40.0]), 0.25, np.array([3.0]), np.array([2.0]), 0.0, 1, 0, 1, 0, 1.0)
-    assert_allclose(a0, [10.0])  # 40 * 0.25: compounding with the firm count only
-
-
-def test_expected_entrants_capped_for_extreme_levers():
-    # approval in days and free land: cost index 0.01 -> 0.01**-1.2 = 251 x entry, capped at 1/yr
-    got = entry_exit.expected_entrants(
-        np.array([100.0]), 0.2, np.array([1.0]), np.array([1.0]), 0.5, 0.01, 1.2, 1, 0, 0.25
-    )
-    assert_allclose(got, [100.0 * entry_exit.MAX_ENTRY_PER_YEAR * 0.25])
-
-
-def test_startup_sizes_median_and_log_sd():
-    rng = np.random.default_rng(5)
-    sizes = entry_exit.startup_sizes(rng, 40_001, 1.0e6, 1.2)
-    assert sizes.shape == (40_001,)
-    assert np.all(sizes > 0)
-    # log-median se = 1.2 * 1.2533 / sqrt(40001) = 0.0075 -> within 4% of 1e6
-    assert abs(math.log(np.median(sizes) / 1.0e6)) < 0.04
-    assert abs(np.log(sizes).std() - 1.2) < 0.02
-    # per-firm medians and zero spread
-    assert_allclose(entry_exit.startup_sizes(rng, 3, np.array([1.0, 2.0, 3.0]), 0.0), [1.0, 2.0, 3.0])
-
-
-def test_anchor_arrivals_unconstrained_equals_poisson_draw():
-    rates = np.array([0.0, 4.0, 12.0, 2.0])
-    got = entry_exit.anchor_arrivals(np.random.default_rng(11), rates, 1e6, 0.25)
-    twin = np.random.default_rng(11).poisson(rates * 0.25)  # same stream, no land limit
-    assert_array_equal(got, twin)
-
-
-def test_anchor_arrivals_trims_largest_sector_first():
-    rates = np.array([0.0, 400.0, 40.0])
-    dt = 0.25
-    untrimmed = np.random.default_rng(3).poisson(rates * dt)
-    got = entry_exit.anchor_arrivals(np.random.default_rng(3), rates, 50.7, dt)
-    # the land fits floor(50.7) = 50 projects; sector 1 (~100 arrivals) loses them all, sector 2 (~10) keeps its own
-    assert untrimmed[1] - (untrimmed.sum() - 50) > untrimmed[2]  # premise of the hand case
-    assert_array_equal(got, [0, 50 - untrimmed[2], untrimmed[2]])
-
-
-def test_anchor_arrivals_ties_are_levelled():
-    rates = np.array([0.0, 400.0, 36.0])
-    untrimmed = np.random.default_rng(8).poisson(rates * 0.25)
-    got = entry_exit.anchor_arrivals(np.random.default_rng(8), rates, 10.0, 0.25)
-    assert untrimmed[2] > 5  # premise: both sectors must be trimmed
-    # 10 projects shared by the two largest sectors: 5 + 5
-    assert_array_equal(got, [0, 5, 5])
-
-
-def test_anchor_arrivals_never_exceed_land_limit():
-    rng = np.random.default_rng(2)
-    for _ in range(300):
-        rates = rng.uniform(0.0, 20.0, 7)
-        limit = rng.uniform(0.0, 15.0)
-        got = entry_exit.anchor_arrivals(rng, rates, limit, 0.25)
-        assert got.sum() <= math.floor(limit)
-        assert np.all(got >= 0)
-    assert_array_equal(entry_exit.anchor_arrivals(rng, np.full(3, 100.0), 0.0, 1.0), [0, 0, 0])
-
-
-def test_ramp_increment_hand_values():
-    target = np.array([8.0e8, 8.0e8, 1.0e8])
-    left = np.array([3, 0, 1])
-    # 8e8/8 = 1e8; finished ramp adds nothing; 1e8/8 = 1.25e7
-    assert_allclose(entry_exit.ramp_increment(target, left, 8.0), [1.0e8, 0.0, 1.25e7])
-    # ramp shorter than one step: the whole target at once
-    assert_allclose(entry_exit.ramp_increment(target, left, 0.5), [8.0e8, 0.0, 1.0e8])
-
-
-def test_exits_hand_cases():
-    cash = np.array([-1.0, 0.0, 10.0, 10.0])
-    output = np.array([1.0e6, 1.0e6, 1.0e4, 5.0e4])
-    # out of cash; zero cash is not negative; below 5e4 floor; exactly at the floor survives
-    assert_array_equal(entry_exit.exits(cash, output, 5.0e4), [True, False, True, False])
-
-
 # ---------------------------------------------------------------------------------- demand
 
 
-def test_phase_in_is_clipped_linear():
-    assert demand.phase_in(-0.5) == 0.0
-    assert demand.phase_in(0.0) == 0.0
-    assert demand.phase_in(0.4) == pytest.approx(0.4)
-    assert demand.phase_in(1.0) == 1.0
-    assert demand.phase_in(1.7) == 1.0
+def test_sector_shocks_sd_and_correlation_by_monte_carlo():
+    rng = np.random.default_rng(404)
+    sd = np.array([0.05, 0.10, 0.20, 0.08])
+    n_years = 40_000
+    x = demand.sector_shocks(rng, n_years, sd, common_share=0.4)
+    assert x.shape == (n_years, 4)
+    # mean 0 (se = sd/200); sd per sector (se of sd = sd/sqrt(2n) = 0.35% of sd)
+    assert np.all(np.abs(x.mean(axis=0)) < 5 * sd / math.sqrt(n_years))
+    assert_allclose(x.std(axis=0), sd, rtol=0.02)
+    # cross-sector correlation = common_share (se = (1 - 0.16)/sqrt(n) = 0.0042)
+    corr = np.corrcoef(x, rowvar=False)
+    off = corr[~np.eye(4, dtype=bool)]
+    assert np.all(np.abs(off - 0.4) < 0.02)
+    # independent across years: lag-one autocorrelation ~ 0 (se = 1/sqrt(n) = 0.005)
+    lag1 = [np.corrcoef(x[1:, j], x[:-1, j])[0, 1] for j in range(4)]
+    assert np.all(np.abs(lag1) < 0.025)
+    # normal margins
+    assert stats.kstest(x[:5000, 2] / 0.20, stats.norm.cdf).pvalue > 1e-3
+
+
+def test_sector_shocks_extreme_common_shares():
+    sd = np.array([0.1, 0.3, 0.2])
+    same = demand.sector_shocks(np.random.default_rng(1), 100, sd, common_share=1.0)
+    # all common: every sector moves with the one factor, scaled by its sd
+    assert_allclose(same / sd, np.repeat(same[:, :1] / 0.1, 3, axis=1), rtol=1e-12)
+    own = demand.sector_shocks(np.random.default_rng(2), 40_000, sd, common_share=0.0)
+    off = np.corrcoef(own, rowvar=False)[~np.eye(3, dtype=bool)]
+    assert np.all(np.abs(off) < 0.025)
+    assert_allclose(own.std(axis=0), sd, rtol=0.02)
 
 
 def test_scenario_demand_hand_values():
@@ -419,8 +539,199 @@ def test_scenario_demand_hand_values():
     assert_array_equal(procurement, before)  # input not modified
 
 
-def test_scenario_demand_conserves_road_spending():
+def test_scenario_demand_conserves_road_spending_and_ignores_removed_roads():
     got = demand.scenario_demand(3.0, np.zeros(len(SECTOR_IDS)), 0.0, 2.0e7, 1.0, SECTOR_INDEX)
     # the whole road-km spending 3 * 2e7 = 6e7 lands in auto + ngit, nothing elsewhere
+    assert sum(demand.ROAD_KM_SPLIT.values()) == pytest.approx(1.0)
     assert got.sum() == pytest.approx(6.0e7)
     assert got[SECTOR_INDEX["auto"]] + got[SECTOR_INDEX["ngit"]] == pytest.approx(6.0e7)
+    # fewer road-km than in 2020 adds no (negative) road demand
+    assert_allclose(demand.scenario_demand(-5.0, np.zeros(len(SECTOR_IDS)), 0.0, 2.0e7, 1.0, SECTOR_INDEX), 0.0)
+    # capture scales everything in proportion
+    assert_allclose(
+        demand.scenario_demand(3.0, np.zeros(len(SECTOR_IDS)), 1e7, 2.0e7, 0.25, SECTOR_INDEX).sum(), 0.25 * 7.0e7
+    )
+
+
+def test_demand_growth_hand_values():
+    now = np.array([3.0e8, 1.0e8, 5.0e8, 1.0e8, 0.0])
+    before = np.array([1.0e8, 1.0e8, 0.0, 3.0e8, 8.0e8])
+    output = np.array([1.0e9, 1.0e9, 0.0, 1.0e9, 1.0e9])
+    got = demand.demand_growth(now, before, output)
+    expected = [
+        0.1823216,  # +2e8 on 1e9: ln(1.2) = 0.1823216
+        0.0,  # no change
+        0.0,  # sector with no output yet: no growth signal (not inf)
+        -0.2231436,  # -2e8 on 1e9: ln(0.8) = -0.2231436
+        -0.6931472,  # -8e8 on 1e9 = -0.8 clamped at -0.5: ln(0.5) = -0.6931472
+    ]
+    assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
+
+
+def test_demand_growth_telescopes_when_firms_follow_demand():
+    # if sector output follows demand one for one, the log growths add up to ln(final/initial)
+    extras = [0.0, 1.0e8, 2.5e8, 2.0e8, 4.0e8]
+    out0 = out = 1.0e9
+    total = 0.0
+    for before, now in itertools.pairwise(extras):
+        g = demand.demand_growth(np.array([now]), np.array([before]), np.array([out]))[0]
+        total += g
+        out *= math.exp(g)
+    assert out == pytest.approx(out0 + 4.0e8, rel=1e-12)  # 1e9 + the 4e8 of extra demand
+    assert total == pytest.approx(math.log(1.4), rel=1e-12)
+
+
+# --------------------------------------------------------------------------------- funding
+# (pay_claims, deal_amounts and the ledger's basic settle are in test_talent_funding.py)
+
+
+def test_effective_share_hand_values():
+    # 1e6 paid, 30% deadweight: 7e5 changes behaviour
+    assert funding.effective_share(1.0e6, 0.3) == pytest.approx(7.0e5)
+    assert_allclose(funding.effective_share(np.array([1.0e6, 2.0e5, 0.0]), 0.25), [7.5e5, 1.5e5, 0.0])
+    assert funding.effective_share(5.0e5, 0.0) == 5.0e5  # no deadweight: all of it
+    assert funding.effective_share(5.0e5, 1.0) == 0.0  # pure windfall: nothing
+
+
+def test_interest_claims_hand_values():
+    debt = np.array([1.0e7, 2.0e7, 5.0e6])
+    eligible = np.array([True, False, True])
+    got = funding.interest_claims(debt, 0.05, 0.3, eligible, 0.25)
+    # 0.3 * 0.05 * 1e7 * 0.25 = 3.75e4; not targeted: 0; 0.3 * 0.05 * 5e6 * 0.25 = 1.875e4
+    assert_allclose(got, [3.75e4, 0.0, 1.875e4])
+    # four quarters make a year's subsidy: 0.3 * 0.05 * 1e7 = 1.5e5
+    annual = funding.interest_claims(debt, 0.05, 0.3, eligible, 1.0)[0]
+    assert annual == pytest.approx(1.5e5)
+    assert 4 * got[0] == pytest.approx(annual)
+
+
+def test_rent_claims_hand_values():
+    workers = np.array([40.0, 10.0, 3.0])
+    got = funding.rent_claims(workers, 2.0e4, 0.5, np.array([True, True, False]), 0.25)
+    # 0.5 * 2e4 * 40 * 0.25 = 1e5; 0.5 * 2e4 * 10 * 0.25 = 2.5e4; ineligible: 0
+    assert_allclose(got, [1.0e5, 2.5e4, 0.0])
+
+
+def test_rd_reward_claims_hand_values():
+    now = np.array([1.2e6, 8.0e5, 5.0e5, 2.0e6])
+    before = np.array([1.0e6, 1.0e6, 5.0e5, 1.0e6])
+    eligible = np.array([True, True, True, False])
+    got = funding.rd_reward_claims(0.1, now, before, eligible)
+    # 0.1 * (1.2e6 - 1e6) = 2e4; a cut earns nothing (not a negative claim); no change: 0; ineligible: 0
+    assert_allclose(got, [2.0e4, 0.0, 0.0, 0.0])
+
+
+def test_rd_reward_is_on_the_yearly_increase_not_on_quarterly_noise(tmp_path):
+    """Regression: the reward used to be claimed on every quarterly rise of the R&D run rate
+    without netting the falls, so noise alone drew 10-20% of annual R&D spending. It is now
+    claimed once a year on this year's spending over last year's."""
+    from model.cluster_model import ClusterModel
+
+    m = ClusterModel(rng=4, scale=0.02)
+    f = m.firms
+    paid_quarters = []
+    for _ in range(4):
+        before = m.government.ledger.paid[0, funding.INSTRUMENTS.index("rd_reward")].sum()
+        m.step()
+        paid_quarters.append(m.government.ledger.paid[0, funding.INSTRUMENTS.index("rd_reward")].sum() - before)
+    assert paid_quarters[:3] == [0.0, 0.0, 0.0] and paid_quarters[3] > 0
+    rows = f.live_rows()
+    assert (f.rd_year[rows] == 0).all() and (f.rd_last_year[rows] > 0).any()
+    # the year's claims compare four quarters of R&D with last year's: a rise of a few percent
+    # (R&D intensity drifting up with the reward, output growth), not a fraction of all R&D
+    paid = paid_quarters[3]
+    assert 0 < paid < 0.1 * f.rd_last_year[rows].sum()
+
+
+def test_deal_amounts_total_is_min_of_budget_and_candidate_tickets():
+    rng = np.random.default_rng(21)
+    for _ in range(500):
+        budget = rng.uniform(0.0, 5.0e8)
+        deal = rng.uniform(1.0e6, 5.0e7)
+        n = int(rng.integers(0, 30))
+        amounts = funding.deal_amounts(budget, deal, n)
+        assert amounts.size <= n  # at most one ticket per candidate
+        assert np.all(amounts > 0.0) and np.all(amounts <= deal * (1 + 1e-12))
+        assert np.sum(amounts > deal * (1 - 1e-12)) >= amounts.size - 1  # at most one partial ticket
+        assert amounts.sum() == pytest.approx(min(budget, n * deal), rel=1e-12, abs=1e-6)
+
+
+def test_ledger_settle_with_returned_stakes():
+    ledger = funding.BudgetLedger(n_years=2, n_sectors=3)
+    g = funding.INSTRUMENTS.index("guidance_equity")
+    ps = funding.INSTRUMENTS.index("project_support")
+    assert funding.INSTRUMENTS[-1] == "project_support"
+    # budget 100 + 50 returned by exited stakes = 150 available; pays 60 + 70 = 130 (more than the budget alone)
+    ledger.settle(0, g, 100.0, np.array([60.0, 70.0]), np.array([0, 2]), returned=50.0)
+    ledger.settle(1, ps, 80.0, np.array([30.0]), np.array([1]))
+    assert ledger.provided[0, g] == 100.0 and ledger.returned[0, g] == 50.0
+    assert_array_equal(ledger.paid[0, g], [60.0, 0.0, 70.0])
+    assert ledger.unspent[0, g] == 20.0  # 150 - 130
+    assert ledger.unspent[1, ps] == 50.0  # 80 - 30
+    expected = np.zeros((2, len(funding.INSTRUMENTS)))
+    expected[0, g], expected[1, ps] = 130.0, 30.0
+    assert_allclose(ledger.paid_by_instrument(), expected)
+    assert_allclose(ledger.spent_by_year(), [130.0, 30.0])
+    # provided + returned == paid + unspent, per year and instrument
+    assert_allclose(ledger.provided + ledger.returned, ledger.paid_by_instrument() + ledger.unspent)
+
+
+def test_ledger_refuses_paying_more_than_budget_plus_returns():
+    ledger = funding.BudgetLedger(n_years=1, n_sectors=2)
+    g = funding.INSTRUMENTS.index("guidance_equity")
+    with pytest.raises(ValueError, match="guidance_equity"):
+        ledger.settle(0, g, 100.0, np.array([100.0, 51.0]), np.array([0, 1]), returned=50.0)
+    for arr in (ledger.provided, ledger.returned, ledger.paid, ledger.unspent):
+        assert arr.sum() == 0.0  # nothing recorded by the refused settlement
+
+
+def test_ledger_conservation_with_returns_over_random_rounds():
+    rng = np.random.default_rng(23)
+    ledger = funding.BudgetLedger(n_years=4, n_sectors=7)
+    for _ in range(300):
+        year, k = int(rng.integers(0, 4)), int(rng.integers(0, len(funding.INSTRUMENTS)))
+        n = int(rng.integers(0, 40))
+        budget, returned = float(rng.uniform(0.0, 2.0e7)), float(rng.uniform(0.0, 5.0e6))
+        paid = funding.pay_claims(rng.exponential(1.0e6, n), budget + returned)
+        ledger.settle(year, k, budget, paid, rng.integers(0, 7, n), returned=returned)
+    assert np.all(ledger.unspent >= -1e-6)
+    assert_allclose(
+        ledger.provided + ledger.returned, ledger.paid_by_instrument() + ledger.unspent, rtol=1e-12, atol=1e-6
+    )
+
+
+# ---------------------------------------------------------------------------------- talent
+# (hand values of every talent function are in test_talent_funding.py; these are invariants)
+
+
+def test_talent_fill_bounded_and_monotone():
+    rng = np.random.default_rng(31)
+    pool = rng.uniform(0.0, 2000.0, 1000)
+    need = rng.uniform(0.0, 2000.0, 1000)
+    fill = talent.talent_fill(pool, need, 0.05)
+    assert np.all((fill >= 0.0) & (fill <= 1.0))
+    assert np.all(talent.talent_fill(pool * 1.1, need, 0.05) >= fill)  # more people, no less fill
+    assert np.all(talent.talent_fill(pool, need * 1.1, 0.05) <= fill)  # more demand, no more fill
+    assert np.all(talent.talent_fill(pool, need, 0.10) <= fill)  # more friction, no more fill
+
+
+def test_outflow_probability_bounded_and_monotone():
+    pool = np.linspace(100.0, 3000.0, 60)
+    need = np.full(60, 1000.0)
+    p = talent.outflow_probability(pool, need, 0.07, 1.2, 0.05, 1.0, 0.25)
+    assert np.all((p > 0.0) & (p < 1.0))
+    assert np.all(np.diff(p) >= 0.0)  # a bigger surplus of people: more leave
+    # below the frictional slack only base attrition: 1 - exp(-0.07/1.2 * 0.25) = 0.0144775
+    assert_allclose(p[pool * 0.95 <= need], 0.0144775, rtol=1e-5)
+    assert np.all(talent.outflow_probability(pool, need, 0.07, 2.0, 0.05, 1.0, 0.25) < p)  # better retention
+
+
+def test_inflow_monotone_in_subsidy_and_places_programme_persons():
+    pool = np.array([1000.0, 500.0, 200.0])
+    need = np.array([1200.0, 400.0, 400.0])
+    low = talent.inflow(pool, need, 0.08, 1.5, 0.05, 0.0, 1.0, 0.25)
+    high = talent.inflow(pool, need, 0.08, 1.5, 0.05, 0.0, 1.3, 0.25)
+    assert_allclose(high, 1.3 * low)  # the subsidy multiplier scales organic inflow only
+    with_prog = talent.inflow(pool, need, 0.08, 1.5, 0.05, 2000.0, 1.0, 0.25)
+    # the programme's 2000 persons/yr * 0.25 = 500 are all placed, by demand share 1200:400:400
+    assert_allclose(with_prog - low, [300.0, 100.0, 100.0])

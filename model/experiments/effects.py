@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from scipy import stats
 from ..analysis import threshold_yuan
 from ..ensemble import RunSettings, run_replication
 from ..executor import run_tasks
+from ..io import write_atomic, write_json
 from ..levers import BASELINE_LEVERS, BASELINE_SHARES, MEASURES, LeverSpec, Schedule, lever_specs
 from ..records import STOCKS
 from ..scenario import Scenario
@@ -102,8 +104,8 @@ def lever_variants(scenario: Scenario) -> list[Variant]:
             "policy.budget_shares",
             (("policy.budget_shares", scenario.policy.budget_shares, to),),
             _with(scenario, "policy", "budget_shares", to),
-            "paid_project_support",
-            1 if to.project_support > scenario.policy.budget_shares.project_support else -1,
+            "paid_guidance_equity",  # moving budget between instruments moves what the fund can invest
+            -1 if to.project_support > scenario.policy.budget_shares.project_support else 1,
         )
     )
     return out
@@ -272,3 +274,11 @@ def run_effects(
             r["no_detectable_effect"] = undetected
         rows.extend(cluster_rows)
     return EffectsResult(scenario.name, by, runs, seed, settings.scale, pd.DataFrame(rows))
+
+
+def write_effects(result: EffectsResult, out: Path) -> None:
+    """effects.csv (the table) and effects.json (table and settings) in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "effects.csv", lambda p: result.table.to_csv(p, index=False))
+    meta = {k: getattr(result, k) for k in ("scenario", "by", "runs", "seed", "scale")}
+    write_json(out / "effects.json", {**meta, "effects": result.table.to_dict(orient="records")})

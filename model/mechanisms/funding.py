@@ -114,8 +114,8 @@ def rent_claims(
 
 
 def rd_reward_claims(
-    rate: float, rd_spend_now: np.ndarray, rd_spend_before: np.ndarray, eligible: np.ndarray
+    rate: float, rd_this_year: np.ndarray, rd_last_year: np.ndarray, eligible: np.ndarray
 ) -> np.ndarray:
-    """R&D-growth reward claimed in a step (yuan): `rate` per yuan of increase of the annual
-    R&D spending run rate (yuan/yr) since the previous step."""
-    return rate * np.maximum(rd_spend_now - rd_spend_before, 0.0) * eligible
+    """R&D-growth reward claimed at the end of a year (yuan): `rate` per yuan by which a firm's
+    R&D spending this year exceeds last year's (yuan)."""
+    return rate * np.maximum(rd_this_year - rd_last_year, 0.0) * eligible
