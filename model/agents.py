@@ -196,7 +196,7 @@ class GuidanceFund(mesa.Agent):
         multiple = np.where(
             f.alive[firm], np.clip(f.output[firm] / np.maximum(st.output_then[due], 1.0), 0.0, 3.0), 0.0
         )
-        st.alive[due] = False
+        st.remove(due)
         proceeds = float((st.public[due] * multiple).sum())
         self.returned += proceeds
         return proceeds
@@ -299,7 +299,7 @@ class ProjectOffice(mesa.Agent):
         model.feedback.land_ha -= float(pl.land_ha[got].sum())
         still = np.setdiff1d(waiting, got, assume_unique=True)
         gone = still[model.row_draws("project_loss").random(pl.n)[still] < p.project_loss_hazard]
-        pl.alive[gone] = False
+        pl.remove(gone)
         self.lost += gone.size
         # construction: incentive instalments paid from the project-support budget; a shortfall
         # or a slipped quarter delays it
@@ -312,7 +312,7 @@ class ProjectOffice(mesa.Agent):
         slipped = model.row_draws("project_delay").random(pl.n)[building] < p.project_delay_hazard
         pl.build_left[building] -= projects.construction_progress(share, slipped)
         done = building[pl.build_left[building] <= 0.0]
-        pl.alive[done] = False
+        pl.remove(done)
         self.started += done.size
         model.tally["projects_started"] += done.size
         return pl.sector[done], pl.investment[done]

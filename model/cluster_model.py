@@ -27,7 +27,7 @@ from .data import fact, facts
 from .firm_rules import STARTUP_QUARTERS, FirmRules, startup
 from .inputs import ParamSource, RunInputs, draw_inputs
 from .mechanisms import entry_exit, funding, innovation, projects, talent
-from .mechanisms.demand import demand_growth
+from .mechanisms.demand import demand_growth, reallocation_growth
 from .params import Params, population_assumptions, sector_assumptions
 from .policy import YearPolicy, policy_path, services_2020, talent_subsidy_2020
 from .population import StartState, initial_firms, margins
@@ -243,7 +243,7 @@ class ClusterModel(mesa.Model):
     def sector_output(self) -> np.ndarray:
         """Current output run rate per sector (yuan/year)."""
         f = self.firms
-        return np.bincount(f.sector, weights=f.output * f.alive, minlength=N_SECTORS)
+        return np.bincount(f.sector, weights=f.output, minlength=N_SECTORS)  # exited firms have output 0
 
     def gdp(self, output: np.ndarray, year: int) -> float:
         """Zone GDP (yuan/yr): value added of the sectors plus the rest of the economy."""
@@ -266,7 +266,9 @@ class ClusterModel(mesa.Model):
         budgets = eff.budgets * self.dt
         drift = np.log1p(self.params.trend()) + self.inputs.shock(year)
         totals = self.sector_output()
-        shift = demand_growth(eff.scenario_demand, self.feedback.scenario_demand, totals)
+        shift = demand_growth(eff.scenario_demand, self.feedback.scenario_demand, totals) + reallocation_growth(
+            self.feedback.exit_output, totals, self.params.exit_capture
+        )
         self.feedback.scenario_demand = eff.scenario_demand
         self.rules.innovate(self, eff)
         self.rules.grow(self, eff, drift, shift)
@@ -318,9 +320,12 @@ class ClusterModel(mesa.Model):
                 owed > 0, np.bincount(sector, weights=paid, minlength=N_SECTORS) / owed, 0.0
             )
         # rent subsidies for small and young firms
-        small = startup(f.age[rows]) | (out * self.scale < self.pop["small_firm_output_yuan"])
-        workers = talent.labour_demand(out, self.output_per_worker[sector], f.productivity[rows])
-        claims = funding.rent_claims(workers, p.rent_per_worker, eff.rent_subsidy_share, small & targeted, self.dt)
+        small = (startup(f.age[rows]) | (out * self.scale < self.pop["small_firm_output_yuan"])) & targeted
+        workers = np.zeros(rows.size)
+        workers[small] = talent.labour_demand(
+            out[small], self.output_per_worker[sector[small]], f.productivity[rows[small]]
+        )
+        claims = funding.rent_claims(workers, p.rent_per_worker, eff.rent_subsidy_share, small, self.dt)
         paid = gov.pay(year_i, "rent", budgets[idx("rent")], claims, sector)
         f.cash[rows] += funding.effective_share(paid, p.deadweight_rent)
         # R&D-growth rewards, once a year on the increase of a firm's R&D spending over last year
@@ -354,7 +359,8 @@ class ClusterModel(mesa.Model):
 
     def _remove_firms(self, gone: np.ndarray) -> None:
         f = self.firms
-        f.alive[gone] = False
+        self.feedback.exit_output = np.bincount(f.sector[gone], weights=f.output[gone], minlength=N_SECTORS)
+        f.remove(gone)
         f.output[gone] = 0.0
         agents = self.firm_agents
         for r in gone.tolist():
@@ -408,7 +414,11 @@ class ClusterModel(mesa.Model):
             return
         p, rng = self.params, self.streams["entry"]
         out = entry_exit.startup_sizes(
-            rng, sector.size, p.startup_relative_size * self.median_firm_output[sector], p.startup_size_sigma
+            rng,
+            sector.size,
+            p.startup_relative_size * self.median_firm_output[sector],
+            p.startup_size_sigma,
+            floor=2.0 * p.min_viable_output * self.size_unit,  # as the start population's floor
         )
         rd_sigma = self.pop["rd_sigma"]
         rd = self.sector_rd[sector] * np.exp(rd_sigma * rng.standard_normal(sector.size) - rd_sigma**2 / 2)
@@ -462,7 +472,7 @@ class ClusterModel(mesa.Model):
         )
         u = self.row_draws("talent_outflow").random(c.n)[crow]
         gone = crow[u < p_out[c.field[crow]]]
-        c.alive[gone] = False
+        c.remove(gone)
         self.tally["talent_outflow"] += float(c.persons[gone].sum())
         agents = self.cohort_agents
         for r in gone.tolist():

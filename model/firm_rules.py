@@ -47,6 +47,7 @@ class FirmRules:
     def __init__(self) -> None:
         self.rate = np.zeros(0)  # borrowing rate each live firm pays this step, after subsidies (1/yr)
         self.limit = np.zeros(0)  # credit limit of each live firm this step (yuan)
+        self.margin = np.zeros(0)  # operating margin of each live firm this step (operating_margin)
 
     # ------------------------------------------------------------------ R&D and innovation
     def innovate(self, m: ClusterModel, eff: YearPolicy) -> None:
@@ -98,18 +99,19 @@ class FirmRules:
         ramping = f.ramp_left[rows] > 0
         lg[ramping] = 0.0
         young = startup(f.age[rows])
-        margin = operating_margin(
+        self.margin = margin = operating_margin(
             f.margin[rows], young, f.rd_intensity[rows], f.base_rd[rows], p.startup_margin_penalty
         )
         self.rate = m.bank.rate * (1.0 - m.feedback.interest_coverage[sector] * (1.0 - p.deadweight_interest))
         self.limit = m.bank.limit(out, margin, f.rd_intensity[rows], self.rate)
         cash, debt = f.cash[rows], f.debt[rows]
         need = growth.investment_need(out, lg, p.capital_intensity)
-        fin_fill, _, _ = finance.finance_growth(cash, debt, self.limit, need, 0.0)
+        floor = p.precautionary_cash_years * out
+        fin_fill, _, _ = finance.finance_growth(cash, debt, self.limit, need, floor)
         fill = np.minimum(fin_fill, m.feedback.talent_fill[sector] ** p.talent_constraint)
         lg = growth.constrain_growth(lg, fill)
         spend = growth.investment_need(out, lg, p.capital_intensity)
-        _, from_cash, borrowed = finance.finance_growth(cash, debt, self.limit, spend, 0.0)
+        from_cash, borrowed = finance.split_funding(spend, cash, floor)
         from_cash[ramping] = borrowed[ramping] = 0.0  # major projects arrive financed by their investors
         f.cash[rows] = cash - from_cash
         f.debt[rows] = debt + borrowed
@@ -132,12 +134,10 @@ class FirmRules:
         cover a shortfall, distress and exit; cash above the target is paid out. Returns the
         rows of firms that exit. Start-ups keep their founding cash for the burn."""
         f, p = m.firms, m.params
-        rows = f.live_rows()
+        rows = f.live_rows()  # the rows of `grow` (funders pay in between, nobody enters or exits)
         out = f.output[rows]
         young = startup(f.age[rows])
-        margin = operating_margin(
-            f.margin[rows], young, f.rd_intensity[rows], f.base_rd[rows], p.startup_margin_penalty
-        )
+        margin = self.margin
         cash, debt = f.cash[rows], f.debt[rows]
         interest, principal = finance.debt_service(debt, self.limit, m.bank.rate, m.bank.amortisation, m.dt)
         cash = cash + margin * out * m.dt - interest - principal

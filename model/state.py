@@ -65,6 +65,7 @@ class ColumnStore:
         self._columns = columns
         self._data = {name: np.zeros(max(capacity, 16), dtype=dt) for name, dt in columns.items()}
         self.n = 0
+        self._live: np.ndarray | None = None
 
     def __getattr__(self, name: str) -> np.ndarray:
         data = self.__dict__.get("_data")
@@ -88,11 +89,20 @@ class ColumnStore:
             self._data[name][start:stop] = val
         self._data["alive"][start:stop] = True
         self.n = stop
+        self._live = None
         return np.arange(start, stop)
 
+    def remove(self, rows: np.ndarray) -> None:
+        """Mark members as gone (their rows are kept, `alive` False)."""
+        self._data["alive"][rows] = False
+        self._live = None
+
     def live_rows(self) -> np.ndarray:
-        """Row numbers of living members."""
-        return np.flatnonzero(self.alive)
+        """Row numbers of living members (cached until members are added or removed: change
+        `alive` only through `append` and `remove`). Treat the result as read-only."""
+        if self._live is None:
+            self._live = np.flatnonzero(self.alive)
+        return self._live
 
 
 @dataclass
@@ -104,7 +114,8 @@ class Feedback:
     rd_payout_ratio: share of R&D-reward claims paid (firms expect it); talent_subsidy_mult:
     inflow multiplier of talent subsidies actually paid; skill_multiplier: output per worker from
     training; scenario_demand: extra demand already served (yuan/yr); land_ha: land prepared and
-    not yet taken; fund_returns: money returned by exited stakes, reinvested next step (yuan).
+    not yet taken; fund_returns: money returned by exited stakes, reinvested next step (yuan);
+    exit_output: sales of the firms that exited this step (yuan/yr), partly won by survivors next.
     """
 
     talent_fill: np.ndarray = field(default_factory=lambda: np.ones(N_SECTORS))
@@ -115,3 +126,4 @@ class Feedback:
     scenario_demand: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
     land_ha: float = 0.0
     fund_returns: float = 0.0
+    exit_output: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))

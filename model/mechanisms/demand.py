@@ -45,6 +45,15 @@ def scenario_demand(
     return capture * extra
 
 
+def reallocation_growth(lost_output: np.ndarray, sector_output: np.ndarray, capture: float) -> np.ndarray:
+    """Log growth of the surviving firms' demand per sector (per step) when exiting firms'
+    customers move to them: a share `capture` of the lost sales (yuan/yr) over the survivors'
+    output (yuan/yr)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(sector_output > 0, capture * lost_output / sector_output, 0.0)
+    return np.log1p(np.clip(rel, 0.0, 1.0))
+
+
 def demand_growth(extra_now: np.ndarray, extra_before: np.ndarray, sector_output: np.ndarray) -> np.ndarray:
     """Log growth of each sector's demand (per step) from a change in scenario demand (yuan/year):
     log(1 + change / current sector output). Firms grow into it subject to their constraints."""

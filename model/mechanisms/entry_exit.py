@@ -71,9 +71,12 @@ def expected_entrants(
     return firms * rate * dt
 
 
-def startup_sizes(rng: np.random.Generator, n: int, median_output: np.ndarray | float, sigma: float) -> np.ndarray:
-    """Initial output of `n` new firms (yuan/year): lognormal with the given median and log-sd."""
-    return median_output * np.exp(sigma * rng.standard_normal(n))
+def startup_sizes(
+    rng: np.random.Generator, n: int, median_output: np.ndarray | float, sigma: float, floor: float = 0.0
+) -> np.ndarray:
+    """Initial output of `n` new firms (yuan/year): lognormal with the given median and log-sd,
+    at least `floor` (a firm too small to be viable does not register in the first place)."""
+    return np.maximum(median_output * np.exp(sigma * rng.standard_normal(n)), floor)
 
 
 def distress(cash: np.ndarray, counter: np.ndarray) -> np.ndarray:

@@ -62,6 +62,13 @@ def finance_growth(
     return fill, from_cash, spend - from_cash
 
 
+def split_funding(spend: np.ndarray, cash: np.ndarray, cash_floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(from_cash, borrowed): an investment (yuan) paid from cash above `cash_floor` first, the
+    rest borrowed (the caller keeps `spend` within what finance_growth found financeable)."""
+    from_cash = np.minimum(spend, np.maximum(cash - cash_floor, 0.0))
+    return from_cash, spend - from_cash
+
+
 def debt_service(
     debt: np.ndarray, limit: np.ndarray, rate: np.ndarray | float, amortisation: float, dt: float
 ) -> tuple:
