@@ -17,6 +17,7 @@ BN = 1e9
 ZONE_REPORT = {  # summary key -> (zone column, divisor)
     "gdp_bn": ("gdp", BN),
     "industrial_output_bn": ("industrial_output", BN),
+    "firms": ("firms", 1.0),
     "high_tech_firms": ("high_tech_firms", 1.0),
     "talent_persons": ("talent_persons", 1.0),
     "budget_spent_bn": ("budget_spent", BN),

@@ -890,6 +890,22 @@ def format_effective_levers(levers: Levers) -> str:
     return "\n".join(lines)
 
 
+LEVERS_DOC_HEADER = """# Policy levers
+
+Generated from the lever declarations in `model/levers.py` by `etown levers --markdown > docs/levers.md`
+(a test checks that this file is up to date). Each lever is in real units; its 2020 value is
+what the baseline keeps; values outside the allowed range are errors, values outside the
+plausible range get a warning. Any numeric lever may be given per year (`{2021: 1.0e10, 2023:
+5.0e9}`, held until the next year given) or as a linear ramp (`{ramp: {2020: 10, 2025: 20}}`).
+Sector mappings change only the sectors they name. How each lever becomes an effect is in
+`model/policy.py`; "moves" is the recorded quantity (`records.ZONE_METRICS`) the lever acts on
+first, and `tests/test_levers.py` checks, with common random numbers, that moving the lever to
+its documented alternative moves it in the stated direction.
+
+"""
+"""The opening of docs/levers.md (the Markdown lever table follows it)."""
+
+
 def format_lever_table(markdown: bool = False) -> str:
     """Every lever (from the declarations above): measure, path, unit, 2020 value, allowed and
     plausible ranges, channel, mechanism and the metric it moves."""
@@ -935,7 +951,7 @@ def format_lever_table(markdown: bool = False) -> str:
         )
     )
     if markdown:
-        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out = [LEVERS_DOC_HEADER.rstrip("\n"), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(r.replace("|", "/") for r in row) + " |" for row in rows]
         return "\n".join(out)
     lines = []

@@ -73,3 +73,14 @@ def test_lever_moves_its_mechanism(name: str) -> None:
 def test_baseline_is_2020_levers() -> None:
     for section in ("clusters", "ecosystem", "urban_scenarios", "talent", "policy"):
         assert getattr(BASE, section) == getattr(BASELINE_LEVERS, section)
+
+
+def test_lever_docs_are_generated_from_the_declarations() -> None:
+    from pathlib import Path
+
+    from model.levers import format_lever_table
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "levers.md"
+    assert doc.read_text() == format_lever_table(markdown=True) + "\n", (
+        "regenerate: etown levers --markdown > docs/levers.md"
+    )
