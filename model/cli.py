@@ -11,6 +11,7 @@ import re
 import shlex
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -101,8 +102,9 @@ class EtownGroup(TyperGroup):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
-        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # SIGTERM ends a command like Ctrl-C
-            signal.signal(signal.SIGTERM, _terminate)
+        old_handler = None
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            old_handler = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends a command like Ctrl-C
         try:
             status = super().main(*args, **kwargs)
         except click_exceptions.NoArgsIsHelpError as exc:
@@ -119,6 +121,8 @@ class EtownGroup(TyperGroup):
             sys.exit(130)
         finally:
             stop_helper_processes()
+            if old_handler is not None:
+                signal.signal(signal.SIGTERM, old_handler)
         sys.exit(status if isinstance(status, int) else 0)
 
     def invoke(self, ctx: Any) -> Any:

@@ -27,21 +27,21 @@ Count = Annotated[int, Field(ge=0)]
 class Strict(BaseModel):
     """Base for scenario sections: unknown keys are errors, values are validated strictly."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
 
 
 class Clusters(Strict):
     """Measure 1, 产业集群: attract anchor projects and let leading firms pull suppliers."""
 
-    anchor_projects_per_year: dict[SectorId, NonNeg] = Field(
+    anchor_projects_per_year: dict[SectorId, Annotated[float, Field(ge=0, le=20)]] = Field(
         default_factory=lambda: {"auto": 0.3, "ngit": 0.5, "biotech": 0.5, "xinchuang": 0.3, "robotics": 0.3},
         description="major projects (fab, plant, drug factory) signed a year per sector; "
         "2020: the zone's usual pace of 2-3 a year",
     )
-    anchor_investment_yuan: Annotated[float, Field(gt=0)] = Field(
+    anchor_investment_yuan: Annotated[float, Field(gt=0, le=1e12)] = Field(
         5.0e9, description="investment per anchor project, yuan; 2020-era projects were 2-10 bn"
     )
-    suppliers_per_anchor: NonNeg = Field(10.0, description="supplier firms an anchor project pulls in (firms)")
+    suppliers_per_anchor: NonNeg = Field(10.0, le=100, description="supplier firms an anchor project pulls in (firms)")
     land_per_anchor_ha: Annotated[float, Field(gt=0)] = Field(
         20.0, description="industrial land one project needs, hectares"
     )
@@ -78,6 +78,7 @@ class UrbanScenarios(Strict):
 
     autonomous_driving_road_km: NonNeg = Field(
         default_factory=lambda: fact("zone", "autonomous_driving_zone_road_km_2020"),
+        le=1e5,
         description="equipped road-km of the autonomous-driving demonstration zone by the plan's end",
     )
     smart_city_procurement_yuan_per_year: dict[SectorId, NonNeg] = Field(
@@ -93,7 +94,7 @@ class Talent(Strict):
     """Measure 4, 人才 ("three helps"): find, train, retain."""
 
     programme_persons_per_year: NonNeg = Field(
-        2000.0, description="talent brought in by programmes, persons/yr (help find)"
+        2000.0, le=1e6, description="talent brought in by programmes, persons/yr (help find)"
     )
     training_places_per_year: NonNeg = Field(
         5000.0, description="training places raising a skill level, persons/yr (help train)"
@@ -131,7 +132,7 @@ class PolicySystem(Strict):
     )
     budget_shares: BudgetShares = Field(default_factory=BudgetShares)
     private_leverage: NonNeg = Field(2.0, description="private venture yuan co-invested per guidance-fund yuan")
-    equity_deal_yuan: Annotated[float, Field(gt=0)] = Field(3.0e7, description="guidance-fund ticket per firm, yuan")
+    equity_deal_yuan: Annotated[float, Field(ge=1e4)] = Field(3.0e7, description="guidance-fund ticket per firm, yuan")
     interest_subsidy_share: Share = Field(0.3, description="share of loan interest the subsidy covers")
     rent_subsidy_share: Annotated[float, Field(ge=0, lt=1)] = Field(
         0.3, description="share of young firms' rent covered"
