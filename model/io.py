@@ -4,8 +4,8 @@ and bounded, strict reading of users' YAML files.
 Reading a user's file is bounded whatever the file holds: only regular files are read (a
 FIFO, a device or a directory is refused before it is opened), at most MAX_FILE_BYTES, and the
 YAML may expand (aliases included) to at most MAX_NODES values nested at most MAX_DEPTH deep.
-Duplicate keys, recursive aliases, more than one document, numbers that are not finite or
-beyond MAX_NUMBER are errors. Every problem raises the caller's error class with one line.
+Duplicate keys, recursive aliases, more than one document, numbers that are not finite,
+beyond MAX_NUMBER or non-zero below MIN_NUMBER in magnitude are errors. Every problem raises the caller's error class with one line.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ MAX_DEPTH = 32
 """Deepest nesting of lists and mappings in a user YAML file."""
 MAX_NUMBER = 1e15
 """Largest magnitude of any number in a user YAML file (1e15 yuan is ten times China's GDP)."""
+MIN_NUMBER = 1e-12
+"""Smallest magnitude of a non-zero number (tinier ones underflow to 0 in the model's arithmetic)."""
 MAX_ECHO = 60
 """Most characters of a user's value echoed in an error message."""
 
@@ -272,6 +274,8 @@ def _check_numbers(value: Any, path: tuple[str, ...], lines: dict[tuple[str, ...
                 problem = f"must be a finite number, got {val!r}"
             elif abs(val) > MAX_NUMBER:
                 problem = f"{echo(val)} is beyond the limit of +-{MAX_NUMBER:g} for any number"
+            elif val and abs(val) < MIN_NUMBER:
+                problem = f"{echo(val)} is too close to 0: give 0 or a magnitude of at least {MIN_NUMBER:g}"
             if problem:
                 key = ".".join(where) or "(top level)"
                 raise _YamlProblem(f"{key}: {problem}", _line_of(lines, where))
