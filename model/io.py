@@ -5,7 +5,8 @@ Reading a user's file is bounded whatever the file holds: only regular files are
 FIFO, a device or a directory is refused before it is opened), at most MAX_FILE_BYTES, and the
 YAML may expand (aliases included) to at most MAX_NODES values nested at most MAX_DEPTH deep.
 Duplicate keys, recursive aliases, more than one document, numbers that are not finite,
-beyond MAX_NUMBER or non-zero below MIN_NUMBER in magnitude are errors. Every problem raises the caller's error class with one line.
+beyond MAX_NUMBER or non-zero below MIN_NUMBER in magnitude are errors. Every problem raises
+the caller's error class with one line.
 """
 
 from __future__ import annotations
