@@ -90,7 +90,9 @@ def usage_message(exc: Exception) -> str:
 
 
 def _command(ctx: Any) -> str:
-    return getattr(ctx, "command_path", None) or "etown"
+    """`etown <command>` of a click context (whatever name the program was started by)."""
+    path = str(getattr(ctx, "command_path", None) or "etown").split()
+    return " ".join(["etown", *path[1:]])
 
 
 def _terminate(signum: int, frame: Any) -> None:

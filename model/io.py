@@ -327,6 +327,8 @@ def read_yaml_file(path: Path, error: type[Exception], expected: str) -> YamlFil
         if not isinstance(data, dict):
             raise error(f"{path}: top level must be a mapping ({expected})")
         _check_numbers(data, (), lines)
+    except error:
+        raise
     except _YamlProblem as exc:
         where = f"line {exc.line}: " if exc.line else ""
         raise error(f"{path}: {where}{exc}") from None
