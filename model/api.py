@@ -27,6 +27,7 @@ from .ensemble import (
     check_settings,
     connect,
     default_runs,
+    finished_runs,
     load_table,
     run_ensemble,
 )
@@ -130,12 +131,10 @@ def run(
         check_scheduler_address(scheduler)
     folder.check()
     client = connect(scheduler) if scheduler else None  # before the folder is touched
-    done = 0
+    spec: EnsembleSpec | None = None
 
-    def advance(n: int) -> None:
-        nonlocal done
-        done += n
-        bar.update(n)
+    def saved() -> int:  # runs whose chunks are on disk (what --resume keeps)
+        return finished_runs(folder.staging, spec) if spec is not None and folder.staging.is_dir() else 0
 
     try:
         folder.lock(command or f"model.api.run({str(loaded.path)!r}, runs={runs}, seed={seed})")
@@ -146,7 +145,7 @@ def run(
         staging = folder.stage(spec, resume)
         started = time.perf_counter()
         with tqdm(total=runs, desc=f"{sc.name}", unit="run", disable=not progress, leave=False) as bar:
-            aggregate = run_ensemble(spec, staging, workers=workers, client=client, resume=resume, progress=advance)
+            aggregate = run_ensemble(spec, staging, workers=workers, client=client, resume=resume, progress=bar.update)
         summary = _summary(loaded, spec, aggregate, workers, scheduler, sample is not None, started)
         # runs.parquet and zone.parquet were streamed from the parts by run_ensemble
         title = f"{sc.name}: annual output by cluster, {runs} runs"
@@ -154,9 +153,9 @@ def run(
         write_json(staging / "summary.json", summary)  # last: its presence means the run finished
         folder.commit()  # replaces the previous results in one step
     except KeyboardInterrupt:
-        raise Interrupted("SIGINT", done, runs, folder.root) from None
+        raise Interrupted("SIGINT", saved(), runs, folder.root) from None
     except Terminated:
-        raise Interrupted("SIGTERM", done, runs, folder.root) from None
+        raise Interrupted("SIGTERM", saved(), runs, folder.root) from None
     finally:
         if client is not None:
             client.close()

@@ -759,3 +759,9 @@ def stop_helper_processes() -> None:
         if stop is not None:
             with contextlib.suppress(Exception):
                 stop()
+
+
+def finished_runs(folder: Path, spec: EnsembleSpec) -> int:
+    """Replications whose chunk is saved under `folder/parts` (what --resume will not redo)."""
+    parts = folder / PARTS_DIR
+    return sum(len(runs) for i, runs in enumerate(spec.chunks()) if _chunk_done(parts, i))
