@@ -180,9 +180,10 @@ def _reference_growth(metric: str, wide: pd.DataFrame, start: int) -> tuple[floa
 
 RESULT_COLUMNS = {
     "runs.parquet": {"run": "integer", "year": "integer", "sector": "text", "output_yuan": "number"},
-    "zone.parquet": {"run": "integer", "year": "integer", **{m: "number" for m in ZONE_METRICS}},
+    "zone.parquet": {"run": "integer", "year": "integer"},
 }
-"""Columns `etown score` needs in each result table, and their kind."""
+"""Columns `etown score` needs in each result table, and their kind (zone.parquet also needs
+the metrics the observations name, as numbers)."""
 
 
 def _check_table(path: Path, frame: pd.DataFrame, name: str) -> None:
@@ -238,6 +239,12 @@ def score_ensemble(results_dir: str | Path, observations: str | Path) -> dict[st
     results_dir = Path(results_dir)
     obs, sha = load_observations(observations)
     sectors, zone = _read_results(results_dir)
+    for metric in obs.zone:
+        p = results_dir / "zone.parquet"
+        if metric not in zone.columns:
+            raise ObservationsError(f"{p}: no column {metric}, which {observations} observes")
+        if not pd.api.types.is_numeric_dtype(zone[metric]):
+            raise ObservationsError(f"{p}: column {metric}: must hold number values, has {zone[metric].dtype}")
     years = sorted(int(y) for y in zone["year"].unique())
     start, end = years[0], years[-1]
     runs = int(zone["run"].nunique())

@@ -268,6 +268,7 @@ def _table_cases(finished: Path, folder: Path) -> dict[str, tuple[Path, str]]:
     make("one_year", runs[runs["year"] == 2020], zone[zone["year"] == 2020], "needs at least two years")
     make("foreign_sector", runs.assign(sector="steel"), zone, "unknown sector(s) ['steel']")
     make("mixed_runs", runs, zone.assign(run=zone["run"] + 100), "hold different runs")
+    make("no_observed_metric", runs, zone.drop(columns="gdp"), "no column gdp, which")
     (folder / "damaged").mkdir()
     (folder / "damaged" / "runs.parquet").write_bytes(b"PAR1 not really")
     (folder / "damaged" / "zone.parquet").write_bytes(b"")
@@ -277,7 +278,7 @@ def _table_cases(finished: Path, folder: Path) -> dict[str, tuple[Path, str]]:
 
 
 def test_score_checks_its_tables_in_one_line(finished: Path, tmp_path: Path) -> None:
-    obs = _write(tmp_path / "obs.yaml", "sectors:\n  ngit: {2021: 1.0e11}\n")
+    obs = _write(tmp_path / "obs.yaml", "sectors:\n  ngit: {2021: 1.0e11}\nzone:\n  gdp: {2021: 2.0e11}\n")
     cases = _table_cases(finished, tmp_path)
     for name, (folder, expected) in cases.items():
         result = runner.invoke(app, ["score", str(folder), str(obs)])
