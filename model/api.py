@@ -16,7 +16,21 @@ from tqdm import tqdm
 
 from .analysis import headline_table, threshold_yuan
 from .calibration.store import calibrated_sample, default_source, load_calibrated
-from .ensemble import TABLES, EnsembleSpec, RunSettings, default_runs, load_table, run_ensemble
+from .ensemble import (
+    TABLES,
+    EnsembleSpec,
+    Interrupted,
+    OutputFolder,
+    RunSettings,
+    Terminated,
+    check_scheduler_address,
+    check_settings,
+    connect,
+    default_runs,
+    finished_runs,
+    load_table,
+    run_ensemble,
+)
 from .io import write_json
 from .plots import fan_chart
 from .scenario import LoadedScenario, load_scenario
@@ -91,6 +105,7 @@ def run(
     persons_per_agent: float = 500.0,
     progress: bool = True,
     point_estimate: bool = False,
+    command: str | None = None,
 ) -> EnsembleResult:
     """Run a scenario file as a Monte Carlo ensemble and write its results.
 
@@ -98,40 +113,84 @@ def run(
     (default results/<scenario name>/); scheduler: a Dask scheduler address to run on.
     point_estimate: use the calibrated point for every replication instead of drawing each
     replication's behavioural parameters from the calibrated sample (the default).
+    command: how the run was started, recorded in the lock of `out` for a second run to name.
+
+    The output folder is resolved once and locked for the run (a second run on it raises
+    EnsembleError naming the holder); the run works in `out/unfinished/` and replaces the
+    previous results only when it has finished. SIGINT (KeyboardInterrupt) or a `Terminated`
+    raised by a SIGTERM handler end the workers and raise `Interrupted` (runs finished, folder);
+    rerun with resume=True to finish.
     """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     sc = loaded.scenario
-    runs = runs or default_runs()
-    out = Path(out) if out is not None else Path("results") / sc.name
-    source = None if point_estimate else default_source()
-    settings = RunSettings(scale=scale, persons_per_agent=persons_per_agent, param_source=source)
-    spec = EnsembleSpec(sc, runs, seed, settings)
-    started = time.perf_counter()
-    with tqdm(total=runs, desc=f"{sc.name}", unit="run", disable=not progress, leave=False) as bar:
-        aggregate = run_ensemble(spec, out, workers=workers, scheduler=scheduler, resume=resume, progress=bar.update)
+    runs = default_runs() if runs is None else runs
+    folder = OutputFolder(out if out is not None else Path("results") / sc.name)  # resolved once
+    settings = RunSettings(scale=scale, persons_per_agent=persons_per_agent)
+    check_settings(runs, seed, workers, settings)
+    if scheduler:
+        check_scheduler_address(scheduler)
+    folder.check()
+    client = connect(scheduler) if scheduler else None  # before the folder is touched
+    spec: EnsembleSpec | None = None
+
+    def saved() -> int:  # runs whose chunks are on disk (what --resume keeps)
+        return finished_runs(folder.staging, spec) if spec is not None and folder.staging.is_dir() else 0
+
+    try:
+        folder.lock(command or f"model.api.run({str(loaded.path)!r}, runs={runs}, seed={seed})")
+        folder.check()  # again, now that no other run can change it
+        source = None if point_estimate else default_source()
+        settings = RunSettings(scale=scale, persons_per_agent=persons_per_agent, param_source=source)
+        spec = EnsembleSpec(sc, runs, seed, settings)
+        staging = folder.stage(spec, resume)
+        started = time.perf_counter()
+        with tqdm(total=runs, desc=f"{sc.name}", unit="run", disable=not progress, leave=False) as bar:
+            aggregate = run_ensemble(spec, staging, workers=workers, client=client, resume=resume, progress=bar.update)
+        summary = _summary(loaded, spec, aggregate, workers, scheduler, source is not None, started)
+        # runs.parquet and zone.parquet were streamed from the parts by run_ensemble
+        title = f"{sc.name}: annual output by cluster, {runs} runs"
+        fan_chart(aggregate.fan_frame(), threshold_yuan(), title, staging / "fan_chart.png")
+        write_json(staging / "summary.json", summary)  # last: its presence means the run finished
+        folder.commit()  # replaces the previous results in one step
+    except KeyboardInterrupt:
+        raise Interrupted("SIGINT", saved(), runs, folder.root) from None
+    except Terminated:
+        raise Interrupted("SIGTERM", saved(), runs, folder.root) from None
+    finally:
+        if client is not None:
+            client.close()
+        folder.release()
+    return EnsembleResult(summary, folder.root)
+
+
+def _summary(
+    loaded: LoadedScenario,
+    spec: EnsembleSpec,
+    aggregate: Any,
+    workers: int,
+    scheduler: str | None,
+    sampled: bool,
+    started: float,
+) -> dict[str, Any]:
+    sc, settings = loaded.scenario, spec.settings
     calibrated = load_calibrated()
-    summary: dict[str, Any] = {
+    return {
         "scenario": sc.name,
         "scenario_sha256": loaded.sha256,
-        "seed": seed,
-        "runs": runs,
+        "seed": spec.seed,
+        "runs": spec.runs,
         "model_version": model_version(),
         "years": sc.years,
         **aggregate.summary(sc.end_year),
         "scenario_file": str(loaded.path),
         "scenario_text": loaded.text,
         "settings": {
-            "scale": scale,
-            "persons_per_agent": persons_per_agent,
+            "scale": settings.scale,
+            "persons_per_agent": settings.persons_per_agent,
             "workers": workers,
             "scheduler": scheduler,
         },
         "calibration": calibrated["provenance"] if calibrated else "uncalibrated defaults (model/data/parameters.yaml)",
-        "parameter_uncertainty": parameter_uncertainty(bool(calibrated_sample()), source is not None),
+        "parameter_uncertainty": parameter_uncertainty(bool(calibrated_sample()), sampled),
         "wall_time_s": round(time.perf_counter() - started, 2),
     }
-    # runs.parquet and zone.parquet were streamed from the parts by run_ensemble
-    title = f"{sc.name}: annual output by cluster, {runs} runs"
-    fan_chart(aggregate.fan_frame(), threshold_yuan(), title, out / "fan_chart.png")
-    write_json(out / "summary.json", summary)  # last: its presence means the run finished
-    return EnsembleResult(summary, out)

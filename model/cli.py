@@ -1,33 +1,164 @@
-"""The `etown` command: thin over model.api. User mistakes give one line on stderr and exit 2."""
+"""The `etown` command: thin over model.api. User mistakes give one line on stderr and exit 2.
+
+Every command inherits this from `EtownGroup`: usage errors (bad options, missing arguments)
+and the user errors in USER_ERRORS become `etown: <one line>` with exit status 2; SIGINT and
+SIGTERM end a command with one line and status 130 / 143 (`etown run` says how to resume).
+"""
 
 from __future__ import annotations
 
+import re
+import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - typer built on click
+    from click import exceptions as click_exceptions
 
 from .api import DEFAULT_SEED, run
-from .ensemble import EnsembleError, default_runs
+from .ensemble import STAGING_DIR, EnsembleError, Interrupted, Terminated, default_runs, stop_helper_processes
 from .io import write_json
 from .levers import format_effective_levers, format_lever_table, plausibility_warnings
 from .scenario import ScenarioError, load_scenario
+from .score import ObservationsError
+
+USER_ERRORS = (ScenarioError, EnsembleError, ObservationsError)
+MAX_MESSAGE = 500
+"""Longest error line printed (user input in it is cut before that)."""
+EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143}
+
+
+def one_line(message: str) -> str:
+    """The message on one line (control characters escaped), at most MAX_MESSAGE characters."""
+    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in " ".join(message.split()))
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def fail(message: str, status: int = 2) -> None:
+    """Print a one-line error and exit with status 2."""
+    typer.echo(f"etown: {one_line(message)}", err=True)
+    raise typer.Exit(status)
+
+
+_REWRITES = [  # click's and pydantic's wording of a bad option value -> "must be ..."
+    (
+        r"^(?P<got>.*) is not in the range (?P<low>[^<]+)<=x<=(?P<high>[^.]+(\.\d+)?)\.?$",
+        "must be between {low} and {high}",
+    ),
+    (r"^(?P<got>.*) is not in the range x>=(?P<low>.+?)\.?$", "must be at least {low}"),
+    (r"^(?P<got>.*) is not in the range x<=(?P<high>.+?)\.?$", "must be at most {high}"),
+    (r"^Input should be greater than or equal to (?P<low>.+)$", "must be at least {low}"),
+    (r"^Input should be greater than (?P<low>.+)$", "must be more than {low}"),
+    (r"^Input should be less than or equal to (?P<high>.+)$", "must be at most {high}"),
+    (r"^Input should be less than (?P<high>.+)$", "must be less than {high}"),
+    (r"^Input should be a valid (?P<kind>integer|number).*$", "must be {kind}"),
+    (r"^.* is not a valid (?P<kind>integer|float)( range)?\.?$", "must be {kind}"),
+]
+
+
+def usage_message(exc: Exception) -> str:
+    """`<option>: <what is wrong>` for a click usage error (one line, no usage box)."""
+    param = getattr(exc, "param", None)
+    hint = None
+    if param is not None:
+        opts = getattr(param, "opts", None) or []
+        is_option = getattr(param, "param_type_name", "") == "option"
+        hint = "/".join(opts) if is_option and opts else str(getattr(param, "name", None) or "argument").upper()
+    if isinstance(exc, click_exceptions.MissingParameter):
+        msg = "missing"
+    elif isinstance(exc, click_exceptions.BadParameter):
+        msg = exc.message
+    else:
+        msg = exc.format_message()
+    for pattern, template in _REWRITES:
+        m = re.match(pattern, msg)
+        if m:
+            msg = template.format(**{k: v.strip() for k, v in m.groupdict().items() if v is not None})
+            msg = msg.replace("must be integer", "must be an integer").replace("must be number", "must be a number")
+            msg = msg.replace("must be float", "must be a number")
+            break
+    ctx = getattr(exc, "ctx", None)
+    see = "" if hint and not isinstance(exc, click_exceptions.MissingParameter) else f" (see {_command(ctx)} --help)"
+    return f"{hint}: {msg}{see}" if hint else f"{msg}{see}"
+
+
+def _command(ctx: Any) -> str:
+    """`etown <command>` of a click context (whatever name the program was started by)."""
+    path = str(getattr(ctx, "command_path", None) or "etown").split()
+    return " ".join(["etown", *path[1:]])
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+class EtownGroup(TyperGroup):
+    """Turns usage errors, user errors and interruptions of any command into one line."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        old_handler = None
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            old_handler = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends a command like Ctrl-C
+        try:
+            status = super().main(*args, **kwargs)
+        except click_exceptions.NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+            sys.exit(2)
+        except click_exceptions.UsageError as exc:
+            typer.echo(f"etown: {one_line(usage_message(exc))}", err=True)
+            sys.exit(2)
+        except click_exceptions.ClickException as exc:
+            typer.echo(f"etown: {one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("etown: interrupted (SIGINT)", err=True)
+            sys.exit(130)
+        finally:
+            stop_helper_processes()
+            if old_handler is not None:
+                signal.signal(signal.SIGTERM, old_handler)
+        sys.exit(status if isinstance(status, int) else 0)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            fail(str(exc))
+        except Interrupted as exc:
+            fail(f"{exc}; finished runs are kept in {exc.folder / STAGING_DIR}", EXIT_STATUS[exc.signame])
+        except KeyboardInterrupt:
+            fail("interrupted (SIGINT)", 130)
+        except Terminated:
+            fail("terminated (SIGTERM)", 143)
+
 
 app = typer.Typer(
+    cls=EtownGroup,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="E-Town cluster-growth model: run policy scenarios as Monte Carlo ensembles.",
 )
 
-USER_ERRORS = (ScenarioError, EnsembleError)
 
-
-def fail(message: str) -> None:
-    """Print a one-line error and exit with status 2."""
-    typer.echo(f"etown: {message}", err=True)
-    raise typer.Exit(2)
+def resume_command(scenario: Path, runs: int, seed: int, options: dict[str, Any], out: Path) -> str:
+    """The `etown run ... --resume` command that finishes an interrupted run."""
+    words = ["etown", "run", str(scenario), "--runs", str(runs), "--seed", str(seed)]
+    for name, value in options.items():
+        if value is True:
+            words.append(f"--{name}")
+        elif value not in (None, False):
+            words += [f"--{name}", str(value)]
+    return shlex.join([*words, "--out", str(out), "--resume"])
 
 
 @app.command("run")
@@ -46,6 +177,7 @@ def run_cmd(
     ] = False,
 ) -> None:
     """Run SCENARIO as an ensemble; write runs.parquet, summary.json and fan_chart.png."""
+    runs = default_runs() if runs is None else runs
     try:
         loaded = load_scenario(scenario)
         result = run(
@@ -59,11 +191,18 @@ def run_cmd(
             scale=scale,
             progress=not quiet and sys.stderr.isatty(),
             point_estimate=point_estimate,
+            command=shlex.join(["etown", *sys.argv[1:]]),
         )
-    except USER_ERRORS as exc:
-        fail(str(exc))
+    except Interrupted as exc:
+        options = {"scale": scale, "point-estimate": point_estimate, "quiet": quiet}
+        options.update({"scheduler": scheduler} if scheduler else {"workers": workers})
+        again = resume_command(scenario, runs, seed, options, exc.folder)
+        fail(
+            f"{exc}; finished runs are kept in {exc.folder / STAGING_DIR}; resume with: {again}",
+            EXIT_STATUS[exc.signame],
+        )
     except OSError as exc:
-        fail(f"cannot write results: {exc}")
+        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
     typer.echo(result.table())
     typer.echo(f"results: {result.out}/ (summary.json, runs.parquet, fan_chart.png)")
 

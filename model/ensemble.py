@@ -9,12 +9,17 @@ an interrupted ensemble resumes where it stopped (`resume=True`) and memory stay
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import math
 import multiprocessing
+import os
 import shutil
+import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -32,7 +37,7 @@ import pyarrow.parquet as pq
 from .analysis import ZONE_REPORT, EnsembleAggregate
 from .cluster_model import ClusterModel
 from .inputs import ParamSource
-from .io import atomic_path, write_atomic, write_json
+from .io import atomic_path, echo, write_atomic, write_json
 from .params import Params
 from .records import ZONE_METRICS, RunRecord
 from .scenario import Scenario
@@ -50,6 +55,17 @@ ROW_GROUP_PARTS = 256
 """A row group of the streamed result tables gathers parts up to ROW_GROUP_ROWS rows or
 ROW_GROUP_PARTS parts (many small Arrow tables cost far more memory than their rows)."""
 CONNECT_TIMEOUT_S = 10
+DASK_PROTOCOLS = ("tcp", "tls")
+"""Scheduler address protocols etown accepts (checked before connecting)."""
+MAX_RUNS = 1_000_000
+"""Most replications in one ensemble (the aggregate holds ~0.6 KB per run)."""
+MAX_WORKERS = 256
+STAGING_DIR = "unfinished"
+"""Where a run in progress keeps its parts and results inside --out until it finishes."""
+LOCK_FILE = ".etown.lock"
+"""Lock file of --out while a run uses it (holds the holder's pid, host, start and command)."""
+OWNER_MARK = ".etown"
+"""Marks a folder (--out, or its staging folder) as written by etown."""
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -279,7 +295,8 @@ def _local_results(spec: EnsembleSpec, tasks: list[Task], workers: int) -> Itera
             yield chunk, run_chunk(spec.scenario, runs, _seeds(spec, runs), spec.settings)
         return
     ctx = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    try:
         pending: dict[Future, int] = {}
         queue = tasks[::-1]  # popped from the end
         while queue or pending:
@@ -289,23 +306,54 @@ def _local_results(spec: EnsembleSpec, tasks: list[Task], workers: int) -> Itera
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield pending.pop(fut), fut.result()
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM) or failed: end the workers now, not after their chunks
+        _kill_pool(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_init() -> None:
+    """In each worker process: Ctrl-C in a terminal reaches the whole process group, but only
+    the main process handles it (it ends the workers); and a worker dies with its parent (the
+    forkserver, which ends with the main process), even if the main process was killed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        parent = os.getppid()
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+        if os.getppid() != parent:  # the parent died before prctl: go too
+            os._exit(1)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still ends workers
+        pass
+
+
+def _kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill a process pool's workers at once and wait for them (no process outlives the command)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.join(timeout=10)
 
 
 def connect(scheduler: str) -> Client:
     """A client of the Dask scheduler at `scheduler` (tcp://host:port); a one-line EnsembleError
     if Dask is not installed or no scheduler answers there."""
+    address = check_scheduler_address(scheduler)
     try:
         from distributed import Client
     except ImportError:
         raise EnsembleError("--scheduler needs Dask: pip install 'etown-clusters[dask]'") from None
-    address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
     try:
         where = urlsplit(address)
-        if where.scheme == "tcp":
-            if not (where.hostname and where.port):
-                raise ValueError("give the address as tcp://HOST:PORT")
-            # a refused connection fails here at once (the Dask client would retry until its timeout)
-            socket.create_connection((where.hostname, where.port), timeout=CONNECT_TIMEOUT_S).close()
+        # a refused connection fails here at once (the Dask client would retry until its timeout)
+        socket.create_connection((where.hostname, where.port), timeout=CONNECT_TIMEOUT_S).close()
     except (OSError, ValueError) as exc:
         raise EnsembleError(f"cannot reach the Dask scheduler at {scheduler}: {_one_line(exc)}") from None
 
@@ -328,6 +376,27 @@ def connect(scheduler: str) -> Client:
     raise EnsembleError(f"cannot reach the Dask scheduler at {scheduler}: {reason}")
 
 
+def check_scheduler_address(scheduler: str) -> str:
+    """The address with its protocol (tcp:// when none is given), checked without connecting:
+    a known protocol, a host and a port. A one-line EnsembleError otherwise."""
+    address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
+    where = urlsplit(address)
+    if where.scheme not in DASK_PROTOCOLS:
+        raise EnsembleError(
+            f"--scheduler: unsupported protocol {where.scheme + '://'!r} in {scheduler[:200]}; "
+            f"give {' or '.join(p + '://HOST:PORT' for p in DASK_PROTOCOLS)}"
+        )
+    try:
+        port = where.port
+    except ValueError:
+        port = None
+    if not (where.hostname and port):
+        raise EnsembleError(
+            f"cannot reach the Dask scheduler at {scheduler[:200]}: give the address as {where.scheme}://HOST:PORT"
+        )
+    return address
+
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -347,8 +416,19 @@ def _dask_results(client: Client, spec: EnsembleSpec, tasks: list[Task]) -> Iter
         pending[fut] = chunk
         finished.add(fut)
 
-    for task in islice(queue, in_flight):
-        submit(task)
+    try:
+        for task in islice(queue, in_flight):
+            submit(task)
+        yield from _dask_completed(finished, pending, queue, submit)
+    finally:  # interrupted or failed: nothing of ours stays queued on the cluster
+        if pending:
+            with contextlib.suppress(Exception):
+                client.cancel(list(pending))
+
+
+def _dask_completed(
+    finished: Any, pending: dict, queue: Iterator[Task], submit: Callable
+) -> Iterator[tuple[int, tuple]]:
     for fut in finished:
         chunk = pending.pop(fut)
         try:
@@ -375,6 +455,7 @@ def run_ensemble(
     scheduler: str | None = None,
     resume: bool = False,
     progress: Callable[[int], None] | None = None,
+    client: Client | None = None,
 ) -> EnsembleAggregate:
     """Run (or finish) an ensemble and write its tables; returns its compact aggregate.
 
@@ -383,11 +464,14 @@ def run_ensemble(
     streamed into out/runs.parquet and out/zone.parquet. Memory is bounded by the aggregate
     (~0.6 KB per run) plus a few chunks, whatever the number of runs.
 
-    scheduler: a Dask scheduler address, contacted before the folder is touched.
+    scheduler: a Dask scheduler address, contacted before the folder is touched (or `client`,
+    a connected client, which the caller closes).
     progress: called with the number of replications finished, as chunks complete (including
     those already on disk when resuming).
     """
-    client = connect(scheduler) if scheduler else None
+    own_client = client is None and scheduler is not None
+    if own_client:
+        client = connect(scheduler)  # type: ignore[arg-type]
     try:
         parts = prepare_parts(out, spec, resume)
         aggregate = EnsembleAggregate(spec.runs)
@@ -408,7 +492,7 @@ def run_ensemble(
             if progress:
                 progress(len(tables[1]["run"].unique()))
     finally:
-        if client is not None:
+        if own_client and client is not None:
             client.close()
     write_tables(parts, out)
     return aggregate
@@ -419,3 +503,264 @@ def default_runs(half_width: float = 0.05) -> int:
     case p = 0.5), rounded up to a multiple of the chunk size."""
     n = math.ceil(1.959964**2 * 0.25 / half_width**2)
     return math.ceil(n / CHUNK_RUNS) * CHUNK_RUNS
+
+
+# ---------------------------------------------------------------------- settings and resources
+BYTES_PER_AGENT = 1_000
+"""Memory per firm or talent-cohort agent, with margin (measured: ~450 B)."""
+PROCESS_BYTES = 300 << 20
+"""Memory of a worker process before its first run (imports, the start state)."""
+FIRMS_2020 = 30_000
+TALENT_PERSONS_2020 = 300_000
+AGENT_GROWTH = 4.0
+"""Upper bound of the growth of agents over a projection (measured: x3.9 firms, x2.3 cohorts)."""
+
+
+def physical_memory() -> int:
+    """Bytes of memory of this machine (0 if unknown)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def run_memory(settings: RunSettings) -> int:
+    """Bytes one replication may need with these settings (an upper estimate)."""
+    agents = AGENT_GROWTH * (FIRMS_2020 * settings.scale + TALENT_PERSONS_2020 / settings.persons_per_agent)
+    return int(agents * BYTES_PER_AGENT)
+
+
+def check_settings(runs: int, seed: int, workers: int, settings: RunSettings) -> None:
+    """One-line EnsembleError (named like the CLI option) for settings that cannot run here."""
+
+    def number(name: str, value: Any, low: float, high: float, integer: bool = False) -> None:
+        kind = int if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise EnsembleError(f"--{name}: must be {'an integer' if integer else 'a number'}, got {echo(value)}")
+        if not math.isfinite(value) or value < low:
+            raise EnsembleError(f"--{name}: must be at least {low:,g} (got {echo(value)})")
+        if value > high:
+            raise EnsembleError(f"--{name}: must be at most {high:,} (got {echo(value)})")
+
+    number("runs", runs, 1, MAX_RUNS, integer=True)
+    number("seed", seed, 0, 2**63 - 1, integer=True)
+    number("workers", workers, 1, MAX_WORKERS, integer=True)
+    number("scale", settings.scale, 1e-3, 1.0)
+    number("persons-per-agent", settings.persons_per_agent, 1.0, 1e7)
+    need = run_memory(settings)
+    total = physical_memory()
+    processes = max(1, min(workers, math.ceil(runs / CHUNK_RUNS)))
+    if total and processes * (need + PROCESS_BYTES) > 0.8 * total:
+        raise EnsembleError(
+            f"the settings need about {need / 2**30:.1f} GB per run ({processes} process(es)); this machine has "
+            f"{total / 2**30:.1f} GB: lower --workers, --scale or raise persons per agent"
+        )
+
+
+# ---------------------------------------------------------------------- the output folder
+class Interrupted(Exception):
+    """An ensemble stopped by SIGINT or SIGTERM; finished chunks are kept for --resume."""
+
+    def __init__(self, signame: str, done: int, total: int, folder: Path) -> None:
+        super().__init__(f"interrupted ({signame}) after {done} of {total} runs")
+        self.signame, self.done, self.total, self.folder = signame, done, total, folder
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by the CLI's SIGTERM handler (a BaseException, like
+    KeyboardInterrupt, so that no `except Exception` swallows it)."""
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM held back (delivered at the end) while the block runs, in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _is_etown_summary(path: Path) -> bool:
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 50 << 20:
+            return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"scenario", "scenario_sha256", "seed", "runs"} <= data.keys()
+
+
+class OutputFolder:
+    """The folder of one ensemble's results (`--out`): resolved once; locked while a run uses
+    it; the run in progress lives in `<out>/unfinished/` and replaces the previous results
+    only when it has finished; nothing outside the folder is written or deleted, and inside it
+    only etown's own files are."""
+
+    def __init__(self, out: str | Path) -> None:
+        try:
+            self.root = Path(os.path.realpath(os.path.abspath(out)))
+        except (OSError, ValueError) as exc:
+            raise EnsembleError(f"--out: {echo(str(out))}: cannot use: {exc}") from None
+        self.staging = self.root / STAGING_DIR
+        self.lock_path = self.root / LOCK_FILE
+        self._fd: int | None = None
+        self._created = False
+
+    # ---- checks
+    def check(self) -> None:
+        """Refuse a folder that is not a directory or holds files of ours that etown did not write."""
+        root = self.root
+        if os.path.lexists(root) and not root.is_dir():
+            raise EnsembleError(f"--out: {root} exists and is not a folder")
+        if not root.is_dir():
+            return
+        ours = (root / OWNER_MARK).is_file() or (root / PARTS_DIR / MANIFEST).is_file()
+        ours = ours or _is_etown_summary(root / "summary.json")
+        for name in (*RESULT_FILES, PARTS_DIR, STAGING_DIR):
+            p = root / name
+            if not os.path.lexists(p):
+                continue
+            if p.is_symlink():
+                raise EnsembleError(f"--out: {p} is a symbolic link; etown replaces only its own files there")
+            if name == STAGING_DIR:
+                if not (p.is_dir() and ((p / OWNER_MARK).is_file() or not any(p.iterdir()))):
+                    raise EnsembleError(f"--out: {p} was not written by etown; move it or choose another --out")
+            elif name == PARTS_DIR:
+                if not (p.is_dir() and (p / MANIFEST).is_file()):
+                    raise EnsembleError(f"--out: {p} was not written by etown; move it or choose another --out")
+            elif not ours:
+                raise EnsembleError(f"--out: {p} was not written by etown; move it or choose another --out")
+
+    # ---- lock
+    def lock(self, command: str) -> None:
+        """Take the folder's lock (creating the folder); a one-line EnsembleError naming the
+        holder if another run has it."""
+        try:
+            if not self.root.is_dir():
+                self.root.mkdir(parents=True)
+                self._created = True
+            while True:
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    holder = os.pread(fd, 2000, 0).decode("utf-8", "replace").strip() or "holder unknown"
+                    os.close(fd)
+                    raise EnsembleError(
+                        f"--out: {self.root} is in use by another etown run ({' '.join(holder.split())}); "
+                        "wait for it to finish or choose another --out"
+                    ) from None
+                try:
+                    same = os.stat(self.lock_path).st_ino == os.fstat(fd).st_ino
+                except FileNotFoundError:
+                    same = False
+                if same:  # not a lock file that its holder removed while we opened it
+                    break
+                os.close(fd)
+            holder = (
+                f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}: {command}"
+            )
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (" ".join(holder.split())[:1000] + "\n").encode(), 0)
+            self._fd = fd
+        except OSError as exc:
+            raise EnsembleError(f"--out: {self.root}: cannot use: {exc.strerror or exc}") from None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                self.lock_path.unlink()
+            os.close(self._fd)
+            self._fd = None
+        if self._created:  # a folder we made and left empty (the run stopped before writing)
+            with contextlib.suppress(OSError):
+                self.root.rmdir()
+
+    # ---- staging and commit
+    def stage(self, spec: EnsembleSpec, resume: bool) -> Path:
+        """Prepare `<out>/unfinished/` for the run; returns it. Finishes first a commit that a
+        killed run left half done. With resume, the parts of an unfinished run are kept (or,
+        for a finished one, linked from `<out>/parts`), after checking they are this ensemble's."""
+        with signals_deferred():
+            self._finish_commit()
+        fingerprint = json.loads(json.dumps(spec.fingerprint()))
+        staged = self.staging / PARTS_DIR / MANIFEST
+        finished = self.root / PARTS_DIR / MANIFEST
+        if resume:
+            for manifest in (staged, finished):
+                if manifest.is_file():
+                    try:
+                        old = json.loads(manifest.read_text())
+                    except (OSError, ValueError):
+                        old = None
+                    if old != fingerprint:
+                        raise EnsembleError(
+                            f"{manifest.parent}: the saved parts belong to a different ensemble (scenario, runs, seed "
+                            "or settings differ); rerun without --resume or choose another --out"
+                        )
+                    break
+        if not resume and self.staging.exists():
+            shutil.rmtree(self.staging)
+        self.staging.mkdir(exist_ok=True)
+        (self.staging / OWNER_MARK).touch()
+        if resume and not staged.is_file() and finished.is_file():  # resume a finished ensemble: reuse its parts
+            target = self.staging / PARTS_DIR
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(finished.parent, target, copy_function=_link_or_copy)
+        return self.staging
+
+    def commit(self) -> None:
+        """Replace the previous results with the staged ones (summary.json last); SIGINT and
+        SIGTERM wait until it is done; a run killed meanwhile is completed by the next run."""
+        with signals_deferred():
+            self._finish_commit()
+
+    def _finish_commit(self) -> None:
+        st, root = self.staging, self.root
+        if not (st / "summary.json").is_file():
+            return
+        (root / "summary.json").unlink(missing_ok=True)  # the folder has no summary until the new one is in
+        for name in RESULT_FILES:
+            if name != "summary.json" and (st / name).is_file():
+                os.replace(st / name, root / name)
+        old = st / ".old-parts"
+        if (st / PARTS_DIR).is_dir():
+            if (root / PARTS_DIR).is_dir():
+                if old.exists():
+                    shutil.rmtree(old)
+                os.replace(root / PARTS_DIR, old)
+            os.replace(st / PARTS_DIR, root / PARTS_DIR)
+        (root / OWNER_MARK).touch()
+        os.replace(st / "summary.json", root / "summary.json")
+        shutil.rmtree(st)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def stop_helper_processes() -> None:
+    """Stop multiprocessing's forkserver and resource tracker if this process started them, and
+    wait for them (the CLI calls this on exit, so that no process outlives the command)."""
+    from multiprocessing import forkserver, resource_tracker
+
+    for helper in (getattr(forkserver, "_forkserver", None), getattr(resource_tracker, "_resource_tracker", None)):
+        stop = getattr(helper, "_stop", None)
+        if stop is not None:
+            with contextlib.suppress(Exception):
+                stop()
+
+
+def finished_runs(folder: Path, spec: EnsembleSpec) -> int:
+    """Replications whose chunk is saved under `folder/parts` (what --resume will not redo)."""
+    parts = folder / PARTS_DIR
+    return sum(len(runs) for i, runs in enumerate(spec.chunks()) if _chunk_done(parts, i))

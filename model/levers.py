@@ -96,7 +96,7 @@ def _to_schedule(value: Any) -> Any:
         if not isinstance(pts, dict):
             raise ValueError("a ramp is a mapping year -> value")
         try:
-            points = sorted((int(y), v) for y, v in pts.items())
+            points = tuple(sorted((int(y), v) for y, v in pts.items()))
         except (TypeError, ValueError):
             raise ValueError(f"per-year values need years as keys, got {list(pts)[:3]}") from None
         return {"kind": kind, "points": points}

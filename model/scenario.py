@@ -2,26 +2,39 @@
 
 A scenario names itself, says which years it covers and sets any levers it changes; every
 lever it omits keeps its 2020 (baseline) value. `inherits: other.yaml` starts from another
-file (path relative to this one) and overrides it key by key. Any mistake raises
-`ScenarioError` with one line naming the file, the key and what is allowed.
+file (path relative to the file that says `inherits:`) and overrides it key by key.
+
+Any mistake raises `ScenarioError` with one line naming the file that holds the mistake, the
+line and key, what is allowed, and (for inherited files) the chain of `inherits:` that led
+there. The reading limits (size, nesting, aliases, numbers) are those of model.io; values are
+validated strictly (no booleans or strings for numbers), so what `etown validate` accepts is
+what a run uses.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .io import read_yaml_mapping
+from .io import YamlFile, echo, read_yaml_file
 from .levers import Levers, Range, Uncertainties
 from .params import param_specs
 
 FIRST_PROJECTION_YEAR_STATE = 2020
 """The calibrated state the projection starts from (end of 2020)."""
+START_YEARS = (2015, 2020)
+"""Start years with a start state in the data (model.population.START_YEARS; checked in tests)."""
+MAX_INHERITS = 16
+"""Longest chain of `inherits:`."""
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
+"""A scenario name is a safe folder name: letters, digits, `_`, `.`, `-`; not starting with `.`."""
+EXPECTED_KEYS = "name, description, inherits, start_year, end_year, clusters, ecosystem, ..."
 
 
 class ScenarioError(ValueError):
@@ -31,16 +44,31 @@ class ScenarioError(ValueError):
 class Scenario(Levers):
     """A validated policy scenario."""
 
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
-    description: str = ""
+    name: str
+    description: Annotated[str, Field(max_length=10_000)] = ""
     start_year: Annotated[int, Field(ge=2015, le=2030)] = FIRST_PROJECTION_YEAR_STATE
     end_year: Annotated[int, Field(ge=2016, le=2035)] = 2025
     uncertainties: Uncertainties = Field(default_factory=Uncertainties)
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        if not re.fullmatch(NAME_PATTERN, name):
+            raise ValueError(
+                "must be a safe folder name: 1-64 letters, digits, '_', '.' or '-', not starting with '.' "
+                f"(got {echo(name)})"
+            )
+        return name
+
     @model_validator(mode="after")
     def _check(self) -> Scenario:
+        if self.start_year not in START_YEARS:
+            raise ValueError(
+                f"start_year: no start state for {self.start_year}; "
+                f"allowed: {', '.join(map(str, START_YEARS))} (the data describe the end of those years)"
+            )
         if self.end_year <= self.start_year:
-            raise ValueError(f"end_year ({self.end_year}) must be after start_year ({self.start_year})")
+            raise ValueError(f"end_year: must be after start_year ({self.start_year}), got {self.end_year}")
         for year in self.schedule_years():
             if not self.start_year <= year <= self.end_year:
                 years = f"{self.start_year}-{self.end_year}"
@@ -49,9 +77,14 @@ class Scenario(Levers):
         for key, val in self.uncertainties.parameters.items():
             if key not in specs:
                 raise ValueError(f"uncertainties.parameters.{key}: unknown parameter; allowed: {', '.join(specs)}")
-            if isinstance(val, Range) and (val.low < specs[key].low or val.high > specs[key].high):
-                spec = specs[key]
-                raise ValueError(f"uncertainties.parameters.{key}: range must lie within [{spec.low:g}, {spec.high:g}]")
+            spec = specs[key]
+            low, high = (val.low, val.high) if isinstance(val, Range) else (val, val)
+            if low < spec.low or high > spec.high:
+                what = "range" if isinstance(val, Range) else f"value ({val:g})"
+                raise ValueError(
+                    f"uncertainties.parameters.{key}: {what} must lie within the documented range "
+                    f"[{spec.low:g}, {spec.high:g}] ({spec.unit}, model/data/parameters.yaml)"
+                )
         return self
 
     @property
@@ -80,17 +113,98 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_mapping(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
-    if path in chain:
-        raise ScenarioError(f"{path}: inherits: circular inheritance ({' -> '.join(map(str, (*chain, path)))})")
-    raw, text = read_yaml_mapping(path, ScenarioError, "name, clusters, policy, ...")
-    parent = raw.pop("inherits", None)
-    if parent is None:
-        return raw, text
-    if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: inherits: must be a file name, got {parent!r}")
-    base, base_text = _read_mapping((path.parent / parent).resolve(), (*chain, path))
-    return _deep_merge(base, raw), base_text + "\n---\n" + text
+def _chain_note(chain: list[Path]) -> str:
+    """' (inherited: a.yaml -> b.yaml)' for an error in a file reached through inherits:."""
+    return f" (inherited: {' -> '.join(map(str, chain))})" if len(chain) > 1 else ""
+
+
+def _read_chain(path: Path) -> list[YamlFile]:
+    """The file and the files it inherits, child first; `inherits:` removed from each."""
+    files: list[YamlFile] = []
+    seen: dict[tuple[int, int], Path] = {}
+    chain = [path]
+    while True:
+        try:
+            doc = read_yaml_file(path, ScenarioError, EXPECTED_KEYS)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{exc}{_chain_note(chain)}") from None
+        if doc.identity in seen:
+            raise ScenarioError(f"{files[-1].path}: inherits: circular inheritance ({' -> '.join(map(str, chain))})")
+        seen[doc.identity] = path
+        files.append(doc)
+        parent = doc.data.pop("inherits", None)
+        if parent is None:
+            return files
+        line = doc.lines.get(("inherits",))
+        where = f"{path}: line {line}: inherits" if line else f"{path}: inherits"
+        if not isinstance(parent, str) or not parent.strip() or "\x00" in parent:
+            raise ScenarioError(f"{where}: must be a file name, got {echo(parent)}{_chain_note(chain)}")
+        if len(chain) >= MAX_INHERITS:
+            raise ScenarioError(f"{where}: more than {MAX_INHERITS} files in the inherits: chain (the limit)")
+        # relative to the folder of the file that says inherits: (where it really is, symlinks followed)
+        target = Path(os.path.normpath(Path(os.path.realpath(path)).parent / parent))
+        if not _exists(target):
+            raise ScenarioError(f"{where}: {parent}: file not found (looked for {target}){_chain_note(chain)}")
+        path = target
+        chain.append(path)
+
+
+def _exists(path: Path) -> bool:
+    """False only if nothing (not even a dangling or looping symlink) is at `path`."""
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):  # reported when the file is read
+        pass
+    return True
+
+
+def _merged(files: list[YamlFile]) -> tuple[dict[str, Any], dict[tuple[str, ...], tuple[Path, int]]]:
+    """The merged mapping (child over parents, key by key) and, for every key path, the file
+    and line that set it (the child's first)."""
+    data: dict[str, Any] = {}
+    origins: dict[tuple[str, ...], tuple[Path, int]] = {}
+    for doc in reversed(files):  # the furthest ancestor first
+        data = _deep_merge(data, doc.data)
+        for key_path, line in doc.lines.items():
+            if key_path != ("inherits",):
+                origins[key_path] = (doc.path, line)
+    return data, origins
+
+
+def _error_path(loc: tuple[Any, ...], data: Any, err_type: str) -> tuple[str, ...]:
+    """The error's location as keys of the user's data: union member tags that pydantic adds
+    (e.g. `float`, `Range`) dropped."""
+    out: list[str] = []
+    node = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, dict) and str(part) in {str(k) for k in node}:
+            node = next(v for k, v in node.items() if str(k) == str(part))
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif last and err_type == "missing":
+            node = None
+        else:
+            continue  # a tag, not a key of the data
+        out.append(str(part))
+    return tuple(out)
+
+
+_TYPE_ERRORS = ("_type", "_parsing", "literal_error", "union_tag_invalid")
+
+
+def _best_error(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The error that explains the input best: an unknown key first, then one that is not a
+    type mismatch (so `low > high` in a range beats "not a number"), the deepest first."""
+
+    def rank(e: dict[str, Any]) -> tuple[int, int, int]:
+        return (e["type"] != "extra_forbidden", e["type"].endswith(_TYPE_ERRORS), -len(e["loc"]))
+
+    return min(errors, key=rank)
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> str:
@@ -107,51 +221,71 @@ def _allowed_keys(loc: tuple[Any, ...]) -> str:
     return ", ".join(model.model_fields)
 
 
-def format_validation_error(path: Path, err: ValidationError) -> str:
-    """One line: '<file>: <key>: <what is wrong / allowed> (got <value>)'."""
+def format_validation_error(
+    path: Path,
+    err: ValidationError,
+    data: Any = None,
+    origins: dict[tuple[str, ...], tuple[Path, int]] | None = None,
+    chain: list[Path] | None = None,
+) -> str:
+    """One line: '<file>: line <n>: <key>: <what is wrong / allowed> (got <value>)', naming
+    the file that set the key (and the inherits: chain that led to it)."""
     errors = err.errors()
-    first = errors[0]
-    loc = tuple(p for p in first["loc"] if not _is_branch(p))
-    key = ".".join(str(p) for p in loc) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        allowed = _allowed_keys(loc)
-        msg = "unknown key" + (f"; allowed: {allowed}" if allowed else "")
-    else:
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] != "value_error" and "input" in first:
-            msg += f" (got {first['input']!r})"
-    if first["type"] == "value_error":
-        m = re.match(r"^([a-z_]+(?:\.[A-Za-z0-9_]+)*): (.*)$", msg)
-        if m:  # a section's check names the lever: report it at the lever's key
-            key = m.group(1) if key == "(top level)" else f"{key}.{m.group(1)}"
-            msg = m.group(2)
-    if len({tuple(p for p in e["loc"] if not _is_branch(p)) for e in errors}) == 1 and len(errors) > 1:
-        msg = "must be a number or a per-year mapping ({year: value} or {ramp: {year: value}})" + (
-            f" (got {first['input']!r})" if "input" in first else ""
-        )
-        more = 0
+    first = _best_error(errors)
+    key_path = _error_path(tuple(first["loc"]), data, first["type"]) if data is not None else ()
+    key = ".".join(key_path) or ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if data is not None:  # union alternatives of the same value count once
+        more = len({_error_path(tuple(e["loc"]), data, e["type"]) for e in errors} - {key_path})
     else:
         more = len(errors) - 1
-    return f"{path}: {key}: {msg}" + (f" [and {more} more error(s)]" if more else "")
+    if first["type"] == "extra_forbidden":
+        allowed = _allowed_keys(tuple(first["loc"]))
+        msg = "unknown key" + (f"; allowed: {allowed}" if allowed else "")
+    else:
+        msg = " ".join(first["msg"].removeprefix("Value error, ").split())
+        named = re.match(r"([A-Za-z_][\w.]*): (.*)", msg)
+        if named and tuple(named[1].split("."))[: len(key_path)] == key_path:  # a validator naming the key
+            key_path, key, msg = tuple(named[1].split(".")), named[1], named[2]
+        elif named and first["type"] == "value_error" and key_path:  # a section's check naming its lever
+            key_path = (*key_path, *named[1].split("."))
+            key, msg = ".".join(key_path), named[2]
+        if first["type"] != "value_error" and "input" in first and not isinstance(first["input"], (dict, list)):
+            msg += f" (got {echo(first['input'])})"
+    where, file_chain = str(path), chain or [path]
+    for n in range(len(key_path), 0, -1):  # the file (and line) that set the key or its nearest parent
+        if origins and key_path[:n] in origins:
+            origin, line = origins[key_path[:n]]
+            where = f"{origin}: line {line}"
+            if origin != file_chain[0]:
+                file_chain = file_chain[: file_chain.index(origin) + 1] if origin in file_chain else file_chain
+            else:
+                file_chain = file_chain[:1]
+            break
+    else:
+        file_chain = file_chain[:1]
+    return f"{where}: {key}: {msg}" + (f" [and {more} more error(s)]" if more else "") + _chain_note(file_chain)
 
 
-def _is_branch(part: object) -> bool:
-    """A union branch's tag in a pydantic error location (not a key of the file)."""
-    return isinstance(part, str) and (part in ("float", "Schedule", "int") or part.startswith("function-"))
-
-
-def parse_scenario(data: dict[str, Any], path: Path | str = "<scenario>") -> Scenario:
-    """Validate a mapping as a Scenario (raises ScenarioError with a one-line message)."""
+def parse_scenario(
+    data: dict[str, Any],
+    path: Path | str = "<scenario>",
+    *,
+    origins: dict[tuple[str, ...], tuple[Path, int]] | None = None,
+    chain: list[Path] | None = None,
+) -> Scenario:
+    """Validate a mapping as a Scenario, strictly (raises ScenarioError with a one-line message)."""
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, strict=True)
     except ValidationError as err:
-        raise ScenarioError(format_validation_error(Path(path), err)) from None
+        raise ScenarioError(format_validation_error(Path(path), err, data, origins, chain)) from None
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:
-    """Read and validate a scenario file."""
+    """Read and validate a scenario file (and the files it inherits)."""
     path = Path(path)
-    data, text = _read_mapping(path.resolve(), ())
-    data.setdefault("name", path.stem)
-    scenario = parse_scenario(data, path)
+    files = _read_chain(path)
+    data, origins = _merged(files)
+    data.setdefault("name", path.stem)  # a file name that is not a safe name is reported as such
+    scenario = parse_scenario(data, path, origins=origins, chain=[f.path for f in files])
+    text = "\n---\n".join(f.text for f in reversed(files))
     return LoadedScenario(scenario, path, text, hashlib.sha256(text.encode()).hexdigest())

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from model import api
-from model.ensemble import CHUNK_RUNS, PARTS_DIR, EnsembleSpec
+from model.ensemble import CHUNK_RUNS, PARTS_DIR, STAGING_DIR, EnsembleSpec
 from model.scenario import load_scenario
 
 from .conftest import ROOT, SMALL_SCALE
@@ -47,7 +47,7 @@ def _finished_chunks(parts: Path) -> dict[str, tuple[int, int]]:
 
 def test_killed_run_resumes_without_redoing_finished_chunks(baseline_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "killed"
-    parts = out / PARTS_DIR
+    parts = out / STAGING_DIR / PARTS_DIR  # an unfinished run keeps its parts there
     args = ["run", str(baseline_path), "--runs", str(RUNS), "--seed", str(SEED), "--scale", str(SCALE)]
     args += ["--out", str(out), "--quiet"]
     proc = subprocess.Popen([*ETOWN, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -78,7 +78,9 @@ def test_killed_run_resumes_without_redoing_finished_chunks(baseline_path: Path,
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads((out / "summary.json").read_text())
 
-    # (b) the chunks finished before the kill were kept, not recomputed
+    # (b) the chunks finished before the kill were kept, not recomputed (and moved into place)
+    assert not (out / STAGING_DIR).exists()
+    parts = out / PARTS_DIR
     after = _finished_chunks(parts)
     assert len(after) == 2 * RUNS // CHUNK_RUNS
     assert {name: after[name] for name in before} == before
