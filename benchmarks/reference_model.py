@@ -9,9 +9,10 @@ own code, unchanged; no private method of ClusterModel is overridden.
 Inside each method the rules are written the idiomatic Mesa way: the firm agents
 (`model.agents_by_type[Firm]`) are visited in random order with `shuffle_do`, and each agent
 runs its rule as scalar Python (`math`, one scalar draw at a time from the model's mechanism
-streams, `model.streams[...]`). Model-level choices inside a phase (which firms get the
-year's technology vice-presidents or incubation places) are weighted draws made in scalar
-Python over the agents.
+streams `model.streams["innovation" | "growth" | "certify"]`, which FirmRules leaves unused:
+it draws per row with `model.row_draws`). Model-level choices inside a phase (which firms get
+the quarter's technology vice-presidents or incubation places) are weighted draws in scalar
+Python over the agents, from the streams FirmRules uses for them ("vp", "incubation").
 
 Where a firm's state lives: ClusterModel's funders, entry, talent and records read and write
 the firm column store (model/state.py), so the rules read a firm's values from it by the
@@ -79,11 +80,16 @@ class PerAgentRules:
     """FirmRules, applied by each firm agent to itself in scalar Python (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.rd_spend_before = np.zeros(0)  # read by ClusterModel's R&D-reward claims, as FirmRules's
         self._limit: list[float] = []  # credit limit of each row this step, set in grow, used in settle
         rules_ht = facts()["rules"]["high_tech_rd_thresholds"]
         self._ht_bounds = [float(b) for b in rules_ht["revenue_bounds_yuan"]]
         self._ht_min_rd = [float(t) for t in rules_ht["min_rd_intensity"]]
+
+    @property
+    def limit(self) -> np.ndarray:
+        """Credit limit (yuan) of each firm row this step, 0 for rows not alive at `grow`; its
+        sum is the `credit_limit` record (records.py reads `model.rules.limit`, as FirmRules's)."""
+        return np.asarray(self._limit)
 
     @staticmethod
     def _firms(m: ClusterModel) -> AgentSet:
@@ -94,25 +100,25 @@ class PerAgentRules:
         return self._ht_min_rd[bisect_left(self._ht_bounds, output_zone)]
 
     # ------------------------------------------------------------------ R&D and innovation
-    INNOVATE_READ = ("sector", "output", "productivity", "rd_intensity", "base_rd", "has_vp", "innovations")
-    INNOVATE_WRITE = ("output", "productivity", "rd_intensity", "has_vp", "innovations")
+    INNOVATE_READ = ("sector", "output", "productivity", "rd_intensity", "base_rd", "has_vp", "innovations", "rd_year")
+    INNOVATE_WRITE = ("output", "productivity", "rd_intensity", "has_vp", "innovations", "rd_year")
 
     def innovate(self, m: ClusterModel, eff: YearPolicy) -> None:
-        """Technology VPs placed; each firm draws its innovation and moves its R&D intensity."""
-        f, p, rng = m.firms, m.params, m.streams["innovation"]
+        """Technology VPs placed; each firm draws its innovation, moves its R&D intensity and
+        books the quarter's R&D spending."""
+        f, p, vp = m.firms, m.params, m.streams["vp"]
         c = _read(f, self.INNOVATE_READ)
         firms = self._firms(m)
-        n_vp = rng.poisson(eff.vp_per_year * m.dt * m.scale)
+        n_vp = vp.poisson(eff.vp_per_year * m.dt * m.scale)
         if n_vp:
             agents = list(firms)
             w = [c.rd_intensity[a.row] if c.sector[a.row] != OTHER and not c.has_vp[a.row] else 0.0 for a in agents]
-            for a in pick_weighted(rng, agents, w, n_vp):
+            for a in pick_weighted(vp, agents, w, n_vp):
                 c.has_vp[a.row] = True
         reward = eff.rd_reward_rate * m.feedback.rd_payout_ratio * (1.0 - p.deadweight_rd_reward)
         k = SimpleNamespace(
-            rng=rng,
+            rng=m.streams["innovation"],
             dt=m.dt,
-            spend=[0.0] * f.n,
             mult=eff.innovation_multiplier.tolist(),
             vp=1.0 + p.vp_effect,
             hazard=p.innovation_hazard,
@@ -125,7 +131,6 @@ class PerAgentRules:
         )
         firms.shuffle_do(self._innovate_firm, c, k)
         _write(f, c, self.INNOVATE_WRITE)
-        self.rd_spend_before = np.array(k.spend)
         m.tally["innovations"] += k.hits
 
     @staticmethod
@@ -133,7 +138,6 @@ class PerAgentRules:
         r = a.row
         s = c.sector[r]
         rd = c.rd_intensity[r]
-        k.spend[r] = rd * c.output[r]
         hazard = k.hazard * (max(rd, 0.0) / k.rd_ref) ** k.elasticity * k.mult[s] * (k.vp if c.has_vp[r] else 1.0)
         if k.rng.random() < -math.expm1(-hazard * k.dt):
             c.productivity[r] *= k.jump
@@ -141,7 +145,8 @@ class PerAgentRules:
             c.innovations[r] += 1
             k.hits += 1
         target = c.base_rd[r] * k.rd_factor[s]
-        c.rd_intensity[r] = target + (rd - target) * k.rd_decay
+        rd = c.rd_intensity[r] = target + (rd - target) * k.rd_decay
+        c.rd_year[r] += rd * c.output[r] * k.dt  # R&D spent this quarter, yuan
 
     # ------------------------------------------------------------------ growth and its finance
     GROW_READ = (
@@ -315,10 +320,10 @@ class PerAgentRules:
     def certify(self, m: ClusterModel, eff: YearPolicy) -> None:
         """Incubation places lift some innovating firms to the R&D threshold; each firm applies
         for, keeps, renews or loses its high-tech certificate."""
-        f, p, rng = m.firms, m.params, m.streams["certify"]
+        f, p, inc = m.firms, m.params, m.streams["incubation"]
         c = _read(f, self.CERTIFY_READ)
         firms = self._firms(m)
-        n_inc = rng.poisson(eff.incubation_per_year * m.dt * m.scale)
+        n_inc = inc.poisson(eff.incubation_per_year * m.dt * m.scale)
         if n_inc:
             agents = list(firms)
             thresholds = [self._threshold(c.output[a.row] * m.scale) for a in agents]
@@ -327,11 +332,11 @@ class PerAgentRules:
                 for a, t in zip(agents, thresholds, strict=True)
             ]
             by_agent = dict(zip(agents, thresholds, strict=True))
-            for a in pick_weighted(rng, agents, w, n_inc):
+            for a in pick_weighted(inc, agents, w, n_inc):
                 c.base_rd[a.row] = max(c.base_rd[a.row], by_agent[a])
                 c.rd_intensity[a.row] = c.base_rd[a.row]
         k = SimpleNamespace(
-            rng=rng,
+            rng=m.streams["certify"],
             scale=m.scale,
             threshold=self._threshold,
             p_gain=-math.expm1(-p.certification_rate * m.dt),
