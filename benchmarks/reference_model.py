@@ -188,6 +188,7 @@ class PerAgentRules:
             amortisation=bank.amortisation,
             dscr=bank.dscr_min,
             talent_fill=[t**p.talent_constraint for t in m.feedback.talent_fill.tolist()],
+            buffer=p.precautionary_cash_years,
             ramp_quarters=max(round(p.project_ramp_quarters), 1),
             credit=0.0,
             investment=0.0,
@@ -223,9 +224,9 @@ class PerAgentRules:
             max(margin * out, 0.0) / ((k.rate[s] + k.amortisation) * k.dscr),
         )
         c.limit[r] = limit
-        # finance and talent constraints on positive growth
+        # finance and talent constraints on positive growth; cash is spent only above a buffer
         cash, debt = c.cash[r], c.debt[r]
-        internal = max(cash, 0.0)
+        internal = max(cash - k.buffer * out, 0.0)
         have = internal + max(limit - debt, 0.0)
         need = k.capital * out * max(math.expm1(lg), 0.0)
         fin_fill = min(1.0, have / need) if need > 0.0 else 1.0
@@ -238,11 +239,10 @@ class PerAgentRules:
             new += c.ramp_target[r] / k.ramp_quarters
             c.ramp_left[r] -= 1
         else:
-            paid = min(spend, have)
-            from_cash = min(paid, internal)
+            from_cash = min(spend, internal)  # spend is within what the firm can finance (fill above)
             c.cash[r] = cash - from_cash
-            c.debt[r] = debt + (paid - from_cash)
-            k.credit += paid - from_cash
+            c.debt[r] = debt + (spend - from_cash)
+            k.credit += spend - from_cash
             if fin_fill < 1.0 - 1e-9:
                 k.constrained += 1
         c.output[r] = new
