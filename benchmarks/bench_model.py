@@ -1,13 +1,15 @@
 """Benchmark of the full-scale model (scale=1, ~30,000 firm agents, quarterly 2021-2025).
 
-Prints, for ClusterModel and for the per-agent reference implementation
-(benchmarks/reference_model.py), measured in the same run:
+Prints, for ClusterModel with its vectorised firm rules (model/firm_rules.py, FirmRules) and
+for the same model with the per-agent reference rules (benchmarks/reference_model.py,
+PerAgentRules: every firm agent applies the rules to itself in scalar Python through
+`shuffle_do`), measured in the same run:
   wall time per run (build + 20 steps; median of several seeds), firm agent-steps per second,
   peak memory of a fresh process running one model, ensemble throughput with 1 and 2 local
   workers, and the extrapolated wall time of a 1,000-run ensemble on 2 cores.
 
 Run: `make bench` (or `.venv/bin/python benchmarks/bench_model.py [--runs N ...]`); about
-3 minutes on a 2-core machine. Not part of the test suite.
+4 minutes on an idle 2-core machine (the reference takes ~20 CPU-s a run). Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -33,16 +36,16 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get
 import mesa  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.reference_model import ReferenceModel, RefFirm, run_reference_chunk  # noqa: E402
+from benchmarks.reference_model import reference_model, run_reference_chunk  # noqa: E402
 from model.agents import Firm  # noqa: E402
 from model.cluster_model import ClusterModel  # noqa: E402
 from model.ensemble import EnsembleSpec, RunSettings, run_ensemble  # noqa: E402
 from model.scenario import load_scenario  # noqa: E402
 
 SCENARIO = load_scenario(ROOT / "scenarios" / "baseline.yaml").scenario
-MODELS: dict[str, tuple[type[ClusterModel], type[mesa.Agent]]] = {
-    "ours": (ClusterModel, Firm),
-    "reference": (ReferenceModel, RefFirm),
+MODELS: dict[str, Callable[..., ClusterModel]] = {
+    "ours": ClusterModel,  # rules=FirmRules() (vectorised)
+    "reference": reference_model,  # ClusterModel(..., rules=PerAgentRules())
 }
 
 _MEMORY_PROBE = """
@@ -53,9 +56,9 @@ def rss_kb():
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
-cls = MODELS[{kind!r}][0]
+make = MODELS[{kind!r}]
 before = rss_kb()
-cls(SCENARIO, rng=1).run()
+make(SCENARIO, rng=1).run()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({{"before_kb": before, "peak_kb": peak}}))
 """
@@ -63,30 +66,32 @@ print(json.dumps({{"before_kb": before, "peak_kb": peak}}))
 
 def time_runs(kind: str, seeds: list[int]) -> dict[str, float]:
     """Wall time of build + run per seed, and firm agent-steps (live firm agents summed over steps)."""
-    cls, firm_cls = MODELS[kind]
-    times, cpus, builds, agent_steps = [], [], [], []
+    make = MODELS[kind]
+    times, cpus, builds, agent_steps, live = [], [], [], [], []
     for seed in seeds:
         gc.collect()
         c0 = time.process_time()
         t0 = time.perf_counter()
-        model = cls(SCENARIO, rng=seed)
+        model = make(SCENARIO, rng=seed)
         t1 = time.perf_counter()
         steps = 0
         while model.quarter < model.n_steps:
-            steps += len(model.agents_by_type[firm_cls])
+            steps += len(model.agents_by_type[Firm])
             model.step()
         t2 = time.perf_counter()
         cpus.append(time.process_time() - c0)
         times.append(t2 - t0)
         builds.append(t1 - t0)
         agent_steps.append(steps / (t2 - t1))
+        live.append(len(model.agents_by_type[Firm]))
     return {
         "runs": len(seeds),
         "wall_s": statistics.median(times),
         "cpu_s": statistics.median(cpus),
         "build_s": statistics.median(builds),
         "agent_steps_per_s": statistics.median(agent_steps),
-        "firms_start": len(cls(SCENARIO, rng=seeds[0]).agents_by_type[firm_cls]),
+        "firms_start": len(make(SCENARIO, rng=seeds[0]).agents_by_type[Firm]),
+        "firms_end": statistics.median(live),
     }
 
 
@@ -123,6 +128,15 @@ def reference_ensemble(workers: int, runs: int) -> tuple[float, float]:
     return runs / (time.perf_counter() - t0), (time.process_time() - c0) / runs
 
 
+LOADS: list[float] = []
+
+
+def progress(msg: str) -> None:
+    """Print a progress line with the 1-minute load average (kept for the summary)."""
+    LOADS.append(os.getloadavg()[0])
+    print(f"... {msg} (load average {LOADS[-1]:.2f})", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=7, help="timed single runs of ClusterModel (default 7)")
@@ -146,14 +160,14 @@ def main() -> None:
         ("ours", args.runs, args.ensemble_runs),
         ("reference", args.ref_runs, args.ref_ensemble_runs),
     ):
-        print(f"... {kind}: {n_runs} single runs", flush=True)
+        progress(f"{kind}: {n_runs} single runs")
         r = time_runs(kind, list(range(n_runs)))
-        print(f"... {kind}: peak memory", flush=True)
+        progress(f"{kind}: peak memory")
         r |= peak_memory(kind)
         ens = ours_ensemble if kind == "ours" else reference_ensemble
         for workers in (1, 2):
             runs = n_ens if workers == 2 else max(n_ens // 2, 1)
-            print(f"... {kind}: ensemble of {runs} runs on {workers} worker(s)", flush=True)
+            progress(f"{kind}: ensemble of {runs} runs on {workers} worker(s)")
             r[f"ens{workers}_runs"] = runs
             r[f"ens{workers}_rps"], cpu_per_run = ens(workers, runs)
             if workers == 1:
@@ -168,6 +182,7 @@ def main() -> None:
     o, f = res["ours"], res["reference"]
     rows = [
         ("firm agents at start", f"{o['firms_start']:,}", f"{f['firms_start']:,}", "", None),
+        ("firm agents alive at the end (median)", f"{o['firms_end']:,.0f}", f"{f['firms_end']:,.0f}", "", None),
         ("timed single runs", f"{o['runs']}", f"{f['runs']}", "", None),
         (
             "wall time per run, s (median; build + 20 steps)",
@@ -242,7 +257,12 @@ def main() -> None:
     print()
     print("Ensembles: ours through model.ensemble.run_ensemble (Parquet parts in a temporary folder);")
     print("the reference through an equivalent process pool (same seeds, no Parquet writing).")
-    print(f"Benchmark wall time: {time.perf_counter() - t_start:.0f} s; load average {os.getloadavg()[0]:.2f} at end")
+    LOADS.append(os.getloadavg()[0])
+    print(
+        f"Benchmark wall time: {time.perf_counter() - t_start:.0f} s; 1-minute load average {load_start:.2f} at start, "
+        f"{statistics.median(LOADS):.2f} median / {max(LOADS):.2f} max during, {LOADS[-1]:.2f} at end "
+        f"({os.cpu_count()} CPUs; the benchmark itself adds 1, or 2 in the 2-worker ensembles)"
+    )
     if load_start > 0.5:
         print("WARNING: other processes were using the CPUs; timings (especially 2-worker ensembles) are pessimistic")
 

@@ -1,370 +1,372 @@
-"""A per-agent reference implementation of ClusterModel, for benchmarks and equivalence tests.
+"""A per-agent reference implementation of the firm rules, for benchmarks and equivalence tests.
 
-`ReferenceModel` is how the model would be written in idiomatic Mesa: every firm is a
-`RefFirm` agent that keeps its state in Python attributes and has a `step()` made of scalar
-Python arithmetic (`math`, draws from `model.rng`), called through
-`model.agents_by_type[RefFirm].shuffle_do(...)`. The step rules, parameters, start
-population, funding, entry and talent code are the same as in ClusterModel (it is a subclass:
-only the firm-level vectorised parts are replaced), and all randomness comes from
-`model.rng`, but in a different order: for the same seed the two models give statistically
-equal, not identical, results (tests/test_reference_equivalence.py checks this).
+`PerAgentRules` has the four methods of `model.firm_rules.FirmRules` (`innovate`, `grow`,
+`settle`, `certify`) and plugs into `ClusterModel(..., rules=PerAgentRules())`, the documented
+seam between the schedule and the firm rules. Everything else (the start population, the
+schedule, policy effects, funders, major projects, entry, talent, records) is ClusterModel's
+own code, unchanged; no private method of ClusterModel is overridden.
 
-Phases of one step (ClusterModel.step in brackets):
-  model  shocks, urban demand, technology-VP placement    [_apply_shocks, _urban_demand, _innovate]
-  firms  step(): demand, innovation, R&D, growth, claims  [_urban_demand, _innovate, _grow]
-  model  pro-rata payouts, guidance-fund deals           [_pay_firm_instruments]
-  firms  settle(): payouts, cash flow, exit               [_pay_firm_instruments, _cash_flow_and_exit]
-  model  entry, talent (unchanged ClusterModel code)      [_entry, _talent_step]
-  firms  certify(): incubation, high-tech status, age     [_certify, age]
+Inside each method the rules are written the idiomatic Mesa way: the firm agents
+(`model.agents_by_type[Firm]`) are visited in random order with `shuffle_do`, and each agent
+runs its rule as scalar Python (`math`, one scalar draw at a time from the model's mechanism
+streams `model.streams["innovation" | "growth" | "certify"]`, which FirmRules leaves unused:
+it draws per row with `model.row_draws`). Model-level choices inside a phase (which firms get
+the quarter's technology vice-presidents or incubation places) are weighted draws in scalar
+Python over the agents, from the streams FirmRules uses for them ("vp", "incubation").
+
+Where a firm's state lives: ClusterModel's funders, entry, talent and records read and write
+the firm column store (model/state.py), so the rules read a firm's values from it by the
+agent's `row` and write them back. To keep the per-agent arithmetic on plain Python floats,
+as with state held in agent attributes, each phase takes the columns it needs as Python lists
+once (`ndarray.tolist()`), the agents read and write their own entries, and the changed
+columns are copied back at the end of the phase. The two copies are a few C-speed passes over
+the columns (a few percent of the reference's time); per-agent list indexing costs about what
+attribute access would, so this reference is not slowed by its state layout.
+
+The rules are the same as FirmRules's, firm by firm; only the random draws come in another
+order, so for the same seed the two give statistically equal, not identical, results
+(tests/test_reference_equivalence.py checks 2025 outputs with a KS test).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_left
-from typing import Any
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-import mesa
 import numpy as np
 
-from model import agents as ag
+from model.agents import Firm
 from model.cluster_model import ClusterModel
-from model.mechanisms import funding, growth
-from model.population import pick_weighted
-from model.sectors import N_SECTORS, SECTOR_INDEX
+from model.data import facts
+from model.firm_rules import STARTUP_QUARTERS
+from model.mechanisms.growth import MAX_STEP_SD, REF_OUTPUT
+from model.sectors import SECTOR_INDEX
 
-_FIRM_DEFAULTS: dict[str, Any] = {
-    "age": 0,
-    "cash": 0.0,
-    "productivity": 1.0,
-    "high_tech": False,
-    "innovations": 0,
-    "anchor": False,
-    "ramp_left": 0,
-    "ramp_target": 0.0,
-}
+if TYPE_CHECKING:
+    from mesa.agent import AgentSet
 
+    from model.params import Params
+    from model.policy import YearPolicy
+    from model.scenario import Scenario
+    from model.state import ColumnStore
 
-class RefFirm(mesa.Agent):
-    """A firm whose state lives on the agent and whose rules are scalar Python."""
-
-    def __init__(self, model: ReferenceModel, **state: Any) -> None:
-        super().__init__(model)
-        self.sector: int = state["sector"]
-        self.output: float = state["output"]
-        self.cash: float = state["cash"]
-        self.age: int = state["age"]
-        self.productivity: float = state["productivity"]
-        self.rd_intensity: float = state["rd_intensity"]
-        self.base_rd: float = state["base_rd"]
-        self.margin: float = state["margin"]
-        self.high_tech: bool = state["high_tech"]
-        self.innovations: int = state["innovations"]
-        self.anchor: bool = state["anchor"]
-        self.ramp_left: int = state["ramp_left"]
-        self.ramp_target: float = state["ramp_target"]
-        self.has_vp = False
-        # claims of the current step (yuan), settled pro rata by the model
-        self.interest = self.claim_interest = self.claim_rent = self.claim_rd = 0.0
-
-    # ------------------------------------------------------------------ phase 1
-    def step(self) -> None:
-        """Urban demand, innovation, R&D adjustment, growth; then file this step's claims."""
-        m: ReferenceModel = self.model
-        k = m.k  # constants and per-sector values of this step (plain floats and lists)
-        s = self.sector
-        rng = m.rng
-        # demand from urban application scenarios
-        self.output *= k["demand_mult"][s]
-        # innovation
-        mult = k["eco_mult"][s] * (1.0 + k["vp_effect"] if self.has_vp else 1.0)
-        hazard = k["hazard"] * (max(self.rd_intensity, 0.0) / k["rd_ref"]) ** k["rd_elasticity"] * mult
-        if rng.random() < -math.expm1(-hazard * k["dt"]):
-            self.productivity *= k["jump"]
-            self.output *= k["jump"]
-            self.innovations += 1
-            m.innovations_this_step += 1
-        # R&D intensity moves towards base x (1 + elasticity x reward)
-        target = self.base_rd * k["rd_target_factor"]
-        self.rd_intensity = target + (self.rd_intensity - target) * k["rd_decay"]
-        # growth: trend plus a size-dependent Laplace shock, capped by finance and talent
-        out = self.output
-        old_rd_spend = self.rd_intensity * out
-        ratio = max(out * k["scale"], 1.0) / growth.REF_OUTPUT
-        sigma = max(k["sigma_floor"], k["sigma_ref"] * ratio ** (-k["beta"]))
-        sd = min(sigma * k["sqrt_dt"], growth.MAX_STEP_SD)
-        b = sd / math.sqrt(2.0)
-        shock = rng.laplace(0.0, 1.0 / math.sqrt(2.0))
-        ramping = self.ramp_left > 0
-        lg = 0.0 if ramping else k["log_trend"][s] + math.log1p(-b * b) + sd * shock
-        planned = out * math.expm1(lg)
-        credit = k["credit_factor"][s] * out
-        need = k["capital_intensity"] * max(planned, 0.0)
-        have = max(self.cash, 0.0) + max(credit, 0.0)
-        fill = min(1.0, have / need) if need > 0.0 else 1.0
-        fill = min(fill, k["talent_fill"][s])
-        new = out * math.exp(lg * fill if lg > 0.0 else lg)
-        if ramping:
-            new += self.ramp_target / k["ramp_quarters"]
-            investment = 0.0  # anchor projects arrive financed
-            self.ramp_left -= 1
-        else:
-            investment = k["capital_intensity"] * max(new - out, 0.0)
-        self.cash -= max(investment - credit, 0.0)
-        self.output = new
-        # claims on the funding instruments
-        targeted = k["targeted"][s]
-        self.interest = k["interest_factor"] * new
-        self.claim_interest = self.interest * k["interest_share"] if targeted else 0.0
-        if targeted and self.age < ag.STARTUP_QUARTERS:
-            workers = new / (k["output_per_worker"][s] * self.productivity)
-            self.claim_rent = k["rent_factor"] * workers
-        else:
-            self.claim_rent = 0.0
-        self.claim_rd = k["rd_reward_rate"] * max(self.rd_intensity * new - old_rd_spend, 0.0)
-
-    # ------------------------------------------------------------------ phase 2
-    def settle(self) -> None:
-        """Receive the payouts, book the operating cash flow, leave if failing."""
-        m: ReferenceModel = self.model
-        k = m.k
-        self.cash += (
-            self.claim_interest * k["pay_interest"] + self.claim_rent * k["pay_rent"] + self.claim_rd * k["pay_rd"]
-        )
-        margin = self.margin - (k["startup_penalty"] if self.age < ag.STARTUP_QUARTERS else 0.0)
-        self.cash += (margin - k["interest_rate"] * k["loan_to_output"]) * self.output * k["dt"]
-        if (self.cash < 0.0 or self.output < k["min_viable"]) and self.ramp_left == 0:
-            m.exits_this_step += 1
-            self.remove()
-
-    # ------------------------------------------------------------------ phase 3
-    def rd_threshold(self) -> float:
-        """Minimum R&D intensity for high-tech status at the firm's revenue."""
-        m: ReferenceModel = self.model
-        return m.ht_min_rd[bisect_left(m.ht_bounds, self.output * m.scale)]
-
-    def certify(self) -> None:
-        """Gain or lose national high-tech status; one quarter older."""
-        k = self.model.k
-        eligible = self.rd_intensity >= self.rd_threshold() and self.innovations > 0 and self.age >= 4
-        u = self.model.rng.random()
-        if not self.high_tech and eligible and u < k["p_gain"]:
-            self.high_tech = True
-        elif self.high_tech and not eligible and u < k["p_lose"]:
-            self.high_tech = False
-        self.age += 1
+SQRT2 = math.sqrt(2.0)
+OTHER = SECTOR_INDEX["other"]
 
 
-class ReferenceModel(ClusterModel):
-    """ClusterModel with per-agent firms (see the module docstring)."""
+def _read(f: ColumnStore, names: Sequence[str]) -> SimpleNamespace:
+    """The firm columns `names` as Python lists indexed by row."""
+    return SimpleNamespace(**{name: getattr(f, name).tolist() for name in names})
 
-    # ------------------------------------------------------------------ firms as agents
-    def _add_firms(self, **columns: np.ndarray | float) -> np.ndarray:
-        n = len(columns["sector"])
-        values = {**_FIRM_DEFAULTS, **columns}
-        lists = {name: np.broadcast_to(np.asarray(v), (n,)).tolist() for name, v in values.items()}
-        for i in range(n):
-            RefFirm(self, **{name: col[i] for name, col in lists.items()})
-        return np.arange(n)
+
+def _write(f: ColumnStore, c: SimpleNamespace, names: Sequence[str]) -> None:
+    """Copy the lists `names` of `c` back into the firm columns."""
+    for name in names:
+        getattr(f, name)[:] = getattr(c, name)
+
+
+def pick_weighted(rng: np.random.Generator, items: list[Any], weights: list[float], k: int) -> list[Any]:
+    """`k` distinct items drawn with probability proportional to `weights` (Efraimidis-Spirakis
+    keys, one scalar draw per positive weight); the scalar twin of population.pick_weighted."""
+    keyed = [(math.log(1.0 - rng.random()) / w, i) for i, w in enumerate(weights) if w > 0.0]
+    return [items[i] for _, i in heapq.nlargest(k, keyed)]
+
+
+class PerAgentRules:
+    """FirmRules, applied by each firm agent to itself in scalar Python (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._limit: list[float] = []  # credit limit of each row this step, set in grow, used in settle
+        rules_ht = facts()["rules"]["high_tech_rd_thresholds"]
+        self._ht_bounds = [float(b) for b in rules_ht["revenue_bounds_yuan"]]
+        self._ht_min_rd = [float(t) for t in rules_ht["min_rd_intensity"]]
 
     @property
-    def ref_firms(self) -> mesa.agent.AbstractAgentSet:
-        return self.agents_by_type.get(RefFirm, mesa.agent.AgentSet([], random=self.random))
+    def limit(self) -> np.ndarray:
+        """Credit limit (yuan) of each firm row this step, 0 for rows not alive at `grow`; its
+        sum is the `credit_limit` record (records.py reads `model.rules.limit`, as FirmRules's)."""
+        return np.asarray(self._limit)
 
-    def sector_output(self) -> np.ndarray:
-        out = [0.0] * N_SECTORS
-        for a in self.ref_firms:
-            out[a.sector] += a.output
-        return np.array(out)
+    @staticmethod
+    def _firms(m: ClusterModel) -> AgentSet:
+        return m.agents_by_type[Firm]
 
-    def firm_counts(self) -> np.ndarray:
-        counts = [0.0] * N_SECTORS
-        for a in self.ref_firms:
-            counts[a.sector] += 1
-        return np.array(counts)
+    def _threshold(self, output_zone: float) -> float:
+        """R&D intensity the high-tech rule requires at `output_zone` (yuan/yr, zone units)."""
+        return self._ht_min_rd[bisect_left(self._ht_bounds, output_zone)]
 
-    def _labour_demand_by_sector(self, skill: np.ndarray) -> np.ndarray:
-        opw, sk = self.output_per_worker.tolist(), skill.tolist()
-        d = [0.0] * N_SECTORS
-        for a in self.ref_firms:
-            s = a.sector
-            d[s] += a.output / (opw[s] * a.productivity * sk[s])
-        return np.array(d)
+    # ------------------------------------------------------------------ R&D and innovation
+    INNOVATE_READ = ("sector", "output", "productivity", "rd_intensity", "base_rd", "has_vp", "innovations", "rd_year")
+    INNOVATE_WRITE = ("output", "productivity", "rd_intensity", "has_vp", "innovations", "rd_year")
 
-    def _record_year(self, i: int, output: np.ndarray) -> None:
-        super()._record_year(i, output)  # high-tech count from the (empty) column store is replaced below
-        high_tech = sum(a.high_tech for a in self.ref_firms)
-        self.record.zone["high_tech_firms"][i] = high_tech / self.scale
-
-    # ------------------------------------------------------------------ the step
-    def _constants(self) -> dict[str, Any]:
-        p, pol, eco, dt = self.params, self.policy_scenario.policy, self.policy_scenario.ecosystem, self.dt
-        key_tech = [0.0] * N_SECTORS
-        for s in eco.key_technology_sectors:
-            key_tech[SECTOR_INDEX[s]] += eco.key_technologies / len(eco.key_technology_sectors)
-        ref_c = self._ref["centres"]
-        eco_mult = []
-        for s in range(N_SECTORS):
-            c = ref_c if s == SECTOR_INDEX["other"] else self._lev["centres"]
-            centres = (1.0 + p.ecosystem_effect * c) / (1.0 + p.ecosystem_effect * ref_c)
-            eco_mult.append(centres * (1.0 + p.key_tech_effect * key_tech[s]))
-        rate = p.interest_rate
-        return {
-            "dt": dt,
-            "sqrt_dt": math.sqrt(dt),
-            "scale": self.scale,
-            "eco_mult": eco_mult,
-            "vp_effect": p.vp_effect,
-            "hazard": p.innovation_hazard,
-            "rd_ref": self.pop["hightech_rd_ref"],
-            "rd_elasticity": p.innovation_rd_elasticity,
-            "jump": 1.0 + p.innovation_jump,
-            "rd_decay": math.exp(-p.rd_adjust_rate * dt),
-            "sigma_floor": p.sigma_floor,
-            "sigma_ref": p.sigma_ref,
-            "beta": p.vol_size_beta,
-            "log_trend": [math.log1p(t) * dt for t in p.trend().tolist()],
-            "capital_intensity": p.capital_intensity,
-            "ramp_quarters": max(p.anchor_ramp_quarters, 1.0),
-            "targeted": [w > 0 for w in self._weights.tolist()],
-            "interest_factor": rate * p.loan_to_output * dt,
-            "interest_share": pol.interest_subsidy_share,
-            "output_per_worker": self.output_per_worker.tolist(),
-            "rent_factor": p.rent_per_worker * dt * pol.rent_subsidy_share,
-            "rd_reward_rate": pol.rd_reward_rate,
-            "startup_penalty": p.startup_margin_penalty,
-            "interest_rate": rate,
-            "loan_to_output": p.loan_to_output,
-            "min_viable": p.min_viable_output * self.size_unit,
-            "p_gain": -math.expm1(-p.certification_rate * dt),
-            "p_lose": -math.expm1(-p.decertification_rate * dt),
-        }
-
-    def step(self) -> None:
-        """Advance one quarter with the rules of ClusterModel.step, firm by firm."""
-        if self.quarter >= self.n_steps:
-            raise RuntimeError("the run has reached the scenario's end year")
-        if not hasattr(self, "k"):
-            self.k = self._constants()
-            self.ht_bounds = self._ht_bounds.tolist()
-            self.ht_min_rd = self._ht_min_rd.tolist()
-        self.quarter += 1
-        year_i = (self.quarter - 1) // self.steps_per_year
-        year = self.start.year + 1 + year_i
-        if (self.quarter - 1) % self.steps_per_year == 0:
-            self._apply_shocks(year)
-        budgets = self.government.step_budgets(self.dt) + self._extra_funds * self.dt
-        self._prepare_step()
-        self.innovations_this_step = self.exits_this_step = 0
-        self.ref_firms.shuffle_do("step")
-        self._year_counts["innovations"] += self.innovations_this_step
-        self._pay(year_i, budgets)
-        self.ref_firms.shuffle_do("settle")
-        self._year_counts["exits"] += self.exits_this_step
-        self._entry(budgets)
-        self._talent_step(year_i, budgets)
-        self._incubate()
-        self.ref_firms.shuffle_do("certify")
-        self._year_output += self.sector_output() * self.dt
-        if self.quarter % self.steps_per_year == 0:
-            self._record_year(year_i + 1, self._year_output)
-            self._year_output = np.zeros(N_SECTORS)
-
-    def _apply_shocks(self, year: int) -> None:
-        for shock in self.policy_scenario.uncertainties.shocks:
-            if shock.year == year and self.rng.random() < shock.probability:
-                hit = {SECTOR_INDEX[s] for s in shock.sectors}
-                for a in self.ref_firms:
-                    if a.sector in hit:
-                        a.output *= 1.0 + shock.output_change
-
-    def _prepare_step(self) -> None:
-        """Per-sector inputs of the firms' step: demand change, VPs placed, finance, talent."""
-        k, p, eco = self.k, self.params, self.policy_scenario.ecosystem
-        k["demand_mult"] = self._demand_multipliers()
-        # technology vice-presidents placed this step, one per firm, in R&D-active cluster firms
-        n_vp = self.rng.poisson(eco.tech_vp_per_year * self.dt * self.scale)
+    def innovate(self, m: ClusterModel, eff: YearPolicy) -> None:
+        """Technology VPs placed; each firm draws its innovation, moves its R&D intensity and
+        books the quarter's R&D spending."""
+        f, p, vp = m.firms, m.params, m.streams["vp"]
+        c = _read(f, self.INNOVATE_READ)
+        firms = self._firms(m)
+        n_vp = vp.poisson(eff.vp_per_year * m.dt * m.scale)
         if n_vp:
-            firms = list(self.ref_firms)
-            w = [a.rd_intensity * (a.sector != SECTOR_INDEX["other"]) * (not a.has_vp) for a in firms]
-            for i in pick_weighted(self.rng, np.array(w), n_vp).tolist():
-                firms[i].has_vp = True
-        reward = self.policy_scenario.policy.rd_reward_rate * self._rd_payout_ratio
-        k["rd_target_factor"] = 1.0 + p.rd_reward_elasticity * reward
-        bank = self.bank
-        k["credit_factor"] = [
-            bank.loan_to_output * self.dt * (bank.rate / max(r, 1e-6)) ** bank.elasticity
-            for r in self._effective_rate.tolist()
-        ]
-        k["talent_fill"] = [f**p.talent_constraint for f in self._talent_fill.tolist()]
+            agents = list(firms)
+            w = [c.rd_intensity[a.row] if c.sector[a.row] != OTHER and not c.has_vp[a.row] else 0.0 for a in agents]
+            for a in pick_weighted(vp, agents, w, n_vp):
+                c.has_vp[a.row] = True
+        reward = eff.rd_reward_rate * m.feedback.rd_payout_ratio * (1.0 - p.deadweight_rd_reward)
+        k = SimpleNamespace(
+            rng=m.streams["innovation"],
+            dt=m.dt,
+            mult=eff.innovation_multiplier.tolist(),
+            vp=1.0 + p.vp_effect,
+            hazard=p.innovation_hazard,
+            rd_ref=m.pop["hightech_rd_ref"],
+            elasticity=p.innovation_rd_elasticity,
+            jump=1.0 + p.innovation_jump,
+            rd_factor=[1.0 + p.rd_reward_elasticity * reward * t for t in eff.targeted.tolist()],
+            rd_decay=math.exp(-p.rd_adjust_rate * m.dt),
+            hits=0,
+        )
+        firms.shuffle_do(self._innovate_firm, c, k)
+        _write(f, c, self.INNOVATE_WRITE)
+        m.tally["innovations"] += k.hits
 
-    def _demand_multipliers(self) -> list[float]:
-        """Output multiplier per sector from the change in urban-scenario demand this step."""
-        delta = self._urban_demand_change().tolist()
-        if not any(delta):
-            return [1.0] * N_SECTORS
-        totals = self.sector_output().tolist()
-        return [max(1.0 + d / t, 0.0) if t > 0 else 1.0 for d, t in zip(delta, totals, strict=True)]
+    @staticmethod
+    def _innovate_firm(a: Firm, c: SimpleNamespace, k: SimpleNamespace) -> None:
+        r = a.row
+        s = c.sector[r]
+        rd = c.rd_intensity[r]
+        hazard = k.hazard * (max(rd, 0.0) / k.rd_ref) ** k.elasticity * k.mult[s] * (k.vp if c.has_vp[r] else 1.0)
+        if k.rng.random() < -math.expm1(-hazard * k.dt):
+            c.productivity[r] *= k.jump
+            c.output[r] *= k.jump
+            c.innovations[r] += 1
+            k.hits += 1
+        target = c.base_rd[r] * k.rd_factor[s]
+        rd = c.rd_intensity[r] = target + (rd - target) * k.rd_decay
+        c.rd_year[r] += rd * c.output[r] * k.dt  # R&D spent this quarter, yuan
 
-    def _pay(self, year_i: int, budgets: np.ndarray) -> None:
-        """Pay the firms' claims pro rata up to each instrument's budget; guidance-fund deals."""
-        k, p, gov = self.k, self.params, self.government
-        idx = funding.INSTRUMENTS.index
-        interest = [0.0] * N_SECTORS
-        claims = {name: [0.0] * N_SECTORS for name in ("loan_interest", "rent", "rd_reward")}
-        for a in self.ref_firms:
-            s = a.sector
-            interest[s] += a.interest
-            claims["loan_interest"][s] += a.claim_interest
-            claims["rent"][s] += a.claim_rent
-            claims["rd_reward"][s] += a.claim_rd
-        ratios = {}
-        for name, by_sector in claims.items():
-            total, budget = sum(by_sector), float(budgets[idx(name)])
-            ratios[name] = 1.0 if total <= budget or total <= 0.0 else budget / total
-            paid = np.array(by_sector) * ratios[name]
-            gov.ledger.settle(year_i, idx(name), budget, paid, np.arange(N_SECTORS))
-        k["pay_interest"], k["pay_rent"], k["pay_rd"] = ratios["loan_interest"], ratios["rent"], ratios["rd_reward"]
-        covered = [
-            c * ratios["loan_interest"] / max(i, 1e-9) for c, i in zip(claims["loan_interest"], interest, strict=True)
-        ]
-        self._effective_rate = p.interest_rate * (1.0 - np.array(covered))
-        self._rd_payout_ratio = ratios["rd_reward"] if sum(claims["rd_reward"]) > 0 else 1.0
-        # guidance-fund equity, co-invested with private venture money, in young targeted firms
-        fund = self.guidance_fund
-        firms = list(self.ref_firms)
-        weights = [
-            self._weights[a.sector] * a.productivity
-            if a.age < 3 * ag.STARTUP_QUARTERS and not a.anchor and k["targeted"][a.sector]
-            else 0.0
-            for a in firms
-        ]
-        budget = budgets[idx("guidance_equity")]
-        amounts = funding.deal_amounts(budget, fund.deal_size, sum(w > 0 for w in weights))
-        picked = pick_weighted(self.rng, np.array(weights), amounts.size).tolist()
-        amounts = amounts[: len(picked)]
-        for i, amount in zip(picked, amounts.tolist(), strict=True):
-            firms[i].cash += amount * (1.0 + fund.private_leverage)
-        gov.ledger.settle(year_i, idx("guidance_equity"), budget, amounts, np.array([firms[i].sector for i in picked]))
-        fund.public_invested += amounts.sum()
-        fund.private_invested += amounts.sum() * fund.private_leverage
-        fund.deals += amounts.size
+    # ------------------------------------------------------------------ growth and its finance
+    GROW_READ = (
+        "sector",
+        "output",
+        "cash",
+        "debt",
+        "age",
+        "rd_intensity",
+        "base_rd",
+        "margin",
+        "ramp_left",
+        "ramp_target",
+    )
+    GROW_WRITE = ("output", "cash", "debt", "ramp_left")
 
-    def _incubate(self) -> None:
-        """Incubation: lifts the R&D of picked innovating non-high-tech firms to the threshold."""
-        n_inc = self.rng.poisson(self.policy_scenario.ecosystem.incubation_firms_per_year * self.dt * self.scale)
-        if not n_inc:
-            return
-        firms = list(self.ref_firms)
-        thresholds = [a.rd_threshold() for a in firms]
-        w = [
-            float(not a.high_tech and a.rd_intensity < t and a.innovations > 0)
-            for a, t in zip(firms, thresholds, strict=True)
-        ]
-        for i in pick_weighted(self.rng, np.array(w), n_inc).tolist():
-            a = firms[i]
-            a.base_rd = max(a.base_rd, thresholds[i])
-            a.rd_intensity = a.base_rd
+    def grow(self, m: ClusterModel, eff: YearPolicy, drift: np.ndarray, demand_shift: np.ndarray) -> None:
+        """Each firm plans its growth, finances it from cash and bank credit, is held back by
+        talent, and ramps up if it is a major project."""
+        f, p, bank = m.firms, m.params, m.bank
+        c = _read(f, self.GROW_READ)
+        self._limit = c.limit = [0.0] * f.n
+        coverage = (m.feedback.interest_coverage * (1.0 - p.deadweight_interest)).tolist()
+        k = SimpleNamespace(
+            rng=m.streams["growth"],
+            dt=m.dt,
+            sqrt_dt=math.sqrt(m.dt),
+            scale=m.scale,
+            sigma_floor=p.sigma_floor,
+            sigma_ref=p.sigma_ref,
+            beta=p.vol_size_beta,
+            drift=drift.tolist(),
+            shift=demand_shift.tolist(),
+            penalty=p.startup_margin_penalty,
+            rate=[bank.rate * (1.0 - cov) for cov in coverage],
+            ltv=bank.loan_to_value,
+            capital=bank.capital_intensity,
+            intangible=bank.intangible_per_rd,
+            amortisation=bank.amortisation,
+            dscr=bank.dscr_min,
+            talent_fill=[t**p.talent_constraint for t in m.feedback.talent_fill.tolist()],
+            buffer=p.precautionary_cash_years,
+            ramp_quarters=max(round(p.project_ramp_quarters), 1),
+            credit=0.0,
+            investment=0.0,
+            constrained=0,
+        )
+        firms = self._firms(m)
+        firms.shuffle_do(self._grow_firm, c, k)
+        _write(f, c, self.GROW_WRITE)
+        m.tally["credit_granted"] += k.credit
+        m.tally["investment"] += k.investment
+        m.tally["constrained_firm_quarters"] += k.constrained
+        m.tally["firm_quarters"] += len(firms)
+
+    @staticmethod
+    def _grow_firm(a: Firm, c: SimpleNamespace, k: SimpleNamespace) -> None:
+        r = a.row
+        s = c.sector[r]
+        out = c.output[r]
+        rd = c.rd_intensity[r]
+        ramping = c.ramp_left[r] > 0
+        if ramping:
+            lg = 0.0  # major projects follow their ramp-up
+        else:  # sector drift + demand shift + size-dependent Laplace shock, mean-corrected
+            sigma = max(k.sigma_floor, k.sigma_ref * (max(out * k.scale, 1.0) / REF_OUTPUT) ** -k.beta)
+            sd = min(sigma * k.sqrt_dt, MAX_STEP_SD)
+            b = sd / SQRT2
+            lg = k.drift[s] * k.dt + math.log1p(-b * b) + sd * k.rng.laplace(0.0, 1.0 / SQRT2) + k.shift[s]
+        # the bank's limit: collateral (tangible assets) and serviceable cash flow
+        margin = c.margin[r] - (k.penalty if c.age[r] < STARTUP_QUARTERS else 0.0) - (rd - c.base_rd[r])
+        tangible = 1.0 - min(max(k.intangible * rd, 0.0), 0.9)
+        limit = min(
+            k.ltv * tangible * k.capital * out,
+            max(margin * out, 0.0) / ((k.rate[s] + k.amortisation) * k.dscr),
+        )
+        c.limit[r] = limit
+        # finance and talent constraints on positive growth; cash is spent only above a buffer
+        cash, debt = c.cash[r], c.debt[r]
+        internal = max(cash - k.buffer * out, 0.0)
+        have = internal + max(limit - debt, 0.0)
+        need = k.capital * out * max(math.expm1(lg), 0.0)
+        fin_fill = min(1.0, have / need) if need > 0.0 else 1.0
+        if lg > 0.0:
+            lg *= min(fin_fill, k.talent_fill[s])
+        spend = k.capital * out * max(math.expm1(lg), 0.0)
+        k.investment += spend
+        new = out * math.exp(lg)
+        if ramping:  # arrives financed by its investors
+            new += c.ramp_target[r] / k.ramp_quarters
+            c.ramp_left[r] -= 1
+        else:
+            from_cash = min(spend, internal)  # spend is within what the firm can finance (fill above)
+            c.cash[r] = cash - from_cash
+            c.debt[r] = debt + (spend - from_cash)
+            k.credit += spend - from_cash
+            if fin_fill < 1.0 - 1e-9:
+                k.constrained += 1
+        c.output[r] = new
+
+    # ------------------------------------------------------------------ cash flow and exit
+    SETTLE_READ = (
+        "output",
+        "cash",
+        "debt",
+        "distress",
+        "age",
+        "rd_intensity",
+        "base_rd",
+        "margin",
+        "anchor",
+        "ramp_left",
+    )
+    SETTLE_WRITE = ("cash", "debt", "distress")
+
+    def settle(self, m: ClusterModel) -> np.ndarray:
+        """Each firm books its cash flow and debt service, draws credit for a shortfall, and
+        decides whether it is still viable; returns the rows of firms that exit."""
+        f, p, bank = m.firms, m.params, m.bank
+        c = _read(f, self.SETTLE_READ)
+        c.limit = self._limit
+        k = SimpleNamespace(
+            dt=m.dt,
+            penalty=p.startup_margin_penalty,
+            rate=bank.rate,
+            amortisation=bank.amortisation,
+            patience=p.distress_quarters,
+            anchor_patience=p.distress_quarters * p.anchor_patience,
+            min_viable=p.min_viable_output * m.size_unit,
+            cash_target=p.cash_target_years,
+            credit=0.0,
+            written_off=0.0,
+            gone=[],
+        )
+        self._firms(m).shuffle_do(self._settle_firm, c, k)
+        _write(f, c, self.SETTLE_WRITE)
+        m.tally["credit_granted"] += k.credit
+        m.tally["debt_written_off"] += k.written_off
+        return np.array(sorted(k.gone), dtype=np.int64)
+
+    @staticmethod
+    def _settle_firm(a: Firm, c: SimpleNamespace, k: SimpleNamespace) -> None:
+        r = a.row
+        out = c.output[r]
+        young = c.age[r] < STARTUP_QUARTERS
+        margin = c.margin[r] - (k.penalty if young else 0.0) - (c.rd_intensity[r] - c.base_rd[r])
+        limit, debt = c.limit[r], c.debt[r]
+        # interest on all debt at the bank's rate (subsidies came as cash); debt above the limit is called in
+        principal = min(max(debt - limit, 0.0), k.amortisation * debt * k.dt)
+        cash = c.cash[r] + margin * out * k.dt - k.rate * debt * k.dt - principal
+        debt -= principal
+        draw = min(max(-cash, 0.0), max(limit - debt, 0.0))
+        cash += draw
+        debt += draw
+        k.credit += draw
+        distress = c.distress[r] + 1 if cash < 0.0 else 0
+        c.distress[r] = distress
+        patience = k.anchor_patience if c.anchor[r] else k.patience
+        if not young:  # cash above the target leaves the firm; start-ups keep theirs for the burn
+            cash -= max(cash - k.cash_target * out, 0.0)
+        c.cash[r] = cash
+        c.debt[r] = debt
+        if (distress >= patience or out < k.min_viable) and c.ramp_left[r] == 0:
+            k.gone.append(r)
+            k.written_off += debt
+
+    # ------------------------------------------------------------------ certification
+    CERTIFY_READ = ("output", "rd_intensity", "base_rd", "innovations", "age", "high_tech", "cert_age")
+    CERTIFY_WRITE = ("rd_intensity", "base_rd", "high_tech", "cert_age")
+
+    def certify(self, m: ClusterModel, eff: YearPolicy) -> None:
+        """Incubation places lift some innovating firms to the R&D threshold; each firm applies
+        for, keeps, renews or loses its high-tech certificate."""
+        f, p, inc = m.firms, m.params, m.streams["incubation"]
+        c = _read(f, self.CERTIFY_READ)
+        firms = self._firms(m)
+        n_inc = inc.poisson(eff.incubation_per_year * m.dt * m.scale)
+        if n_inc:
+            agents = list(firms)
+            thresholds = [self._threshold(c.output[a.row] * m.scale) for a in agents]
+            w = [
+                1.0 if not c.high_tech[a.row] and c.rd_intensity[a.row] < t and c.innovations[a.row] > 0 else 0.0
+                for a, t in zip(agents, thresholds, strict=True)
+            ]
+            by_agent = dict(zip(agents, thresholds, strict=True))
+            for a in pick_weighted(inc, agents, w, n_inc):
+                c.base_rd[a.row] = max(c.base_rd[a.row], by_agent[a])
+                c.rd_intensity[a.row] = c.base_rd[a.row]
+        k = SimpleNamespace(
+            rng=m.streams["certify"],
+            scale=m.scale,
+            threshold=self._threshold,
+            p_gain=-math.expm1(-p.certification_rate * m.dt),
+            renewal=p.renewal_pass_rate,
+            validity=m.ht_validity_quarters,
+        )
+        firms.shuffle_do(self._certify_firm, c, k)
+        _write(f, c, self.CERTIFY_WRITE)
+
+    @staticmethod
+    def _certify_firm(a: Firm, c: SimpleNamespace, k: SimpleNamespace) -> None:
+        r = a.row
+        eligible = c.rd_intensity[r] >= k.threshold(c.output[r] * k.scale) and c.innovations[r] > 0 and c.age[r] >= 4
+        u = k.rng.random()
+        if c.high_tech[r]:
+            age = c.cert_age[r] + 1
+            if age >= k.validity:  # the certificate expires: renew or lose it
+                c.high_tech[r] = eligible and u < k.renewal
+                age = 0
+            c.cert_age[r] = age
+        elif eligible and u < k.p_gain:
+            c.high_tech[r] = True
+            c.cert_age[r] = 0
+        else:
+            c.cert_age[r] = 0
+
+
+def reference_model(scenario: Scenario | None = None, params: Params | None = None, **kwargs: Any) -> ClusterModel:
+    """ClusterModel with the per-agent rules (same arguments as ClusterModel, except `rules`)."""
+    return ClusterModel(scenario, params, rules=PerAgentRules(), **kwargs)
 
 
 def run_reference_chunk(scenario: Any, seeds: list[np.random.SeedSequence], scale: float = 1.0) -> list[Any]:
@@ -372,4 +374,7 @@ def run_reference_chunk(scenario: Any, seeds: list[np.random.SeedSequence], scal
     tidy tables of model.ensemble.record_tables, as ClusterModel ensembles produce."""
     from model.ensemble import record_tables
 
-    return [record_tables(i, ReferenceModel(scenario, rng=s, scale=scale).run()) for i, s in enumerate(seeds)]
+    return [record_tables(i, reference_model(scenario, rng=s, scale=scale).run()) for i, s in enumerate(seeds)]
+
+
+__all__: list[str] = ["PerAgentRules", "pick_weighted", "reference_model", "run_reference_chunk"]
