@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from .analysis import headline_table, threshold_yuan
+from .analysis import headline_table
 from .calibration.store import calibrated_sample, load_calibrated
 from .ensemble import TABLES, EnsembleSpec, RunSettings, default_runs, load_table, run_ensemble
 from .io import write_json
-from .plots import fan_chart
+from .plots import Names, fan_chart, save_figure
 from .scenario import LoadedScenario, load_scenario
 
 DEFAULT_SEED = 20210201  # the seed article's publication date
@@ -77,6 +78,11 @@ class EnsembleResult:
     def table(self) -> str:
         return headline_table(self.summary)
 
+    def fan_chart(self, names: Names = "en", history: bool = True) -> Figure:
+        """The report fan chart of this ensemble (a matplotlib Figure; nothing is shown or
+        saved). names="zh" uses the Chinese cluster names."""
+        return fan_chart(self.sectors, self.summary, names=names, history=history)
+
 
 def run(
     scenario: str | Path | LoadedScenario,
@@ -131,7 +137,6 @@ def run(
         "wall_time_s": round(time.perf_counter() - started, 2),
     }
     # runs.parquet and zone.parquet were streamed from the parts by run_ensemble
-    title = f"{sc.name}: annual output by cluster, {runs} runs"
-    fan_chart(aggregate.fan_frame(), threshold_yuan(), title, out / "fan_chart.png")
+    save_figure(fan_chart(aggregate.fan_frame(), summary), out / "fan_chart.png")
     write_json(out / "summary.json", summary)  # last: its presence means the run finished
     return EnsembleResult(summary, out)

@@ -6,12 +6,15 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import matplotlib
 import typer
 
 from .api import DEFAULT_SEED, run
 from .ensemble import EnsembleError, default_runs
 from .io import write_json
 from .scenario import ScenarioError, load_scenario
+
+matplotlib.use("Agg")  # the command draws to files only; library code never picks a backend
 
 app = typer.Typer(
     add_completion=False,

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from ..data import file_sha256
 from ..params import Params, param_specs
 from .history import run_history
 from .moments import Target, average_moments, run_moments, target_losses, targets
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FIT_PARAMS = (
     "trend_auto",
@@ -265,11 +268,15 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 def fit_plot(result: FitResult, sims: pd.DataFrame, path: Path) -> None:
-    """Simulated 2015-2020 bands (p10-p90 and median over the sample) against observed points."""
-    import matplotlib
+    """Write `fit_figure(sims)` as a PNG."""
+    from ..plots import save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    save_figure(fit_figure(sims), path, dpi=150)
+
+
+def fit_figure(sims: pd.DataFrame) -> Figure:
+    """Simulated 2015-2020 bands (p10-p90 and median over the sample) against observed points."""
+    from matplotlib.figure import Figure
 
     from ..data import facts
 
@@ -282,7 +289,8 @@ def fit_plot(result: FitResult, sims: pd.DataFrame, path: Path) -> None:
         "firms": "firms",
         "patents_per_10k": "patents_per_10k_people",
     }
-    fig, axes = plt.subplots(1, len(TRAJECTORY), figsize=(4 * len(TRAJECTORY), 3.4))
+    fig = Figure(figsize=(4 * len(TRAJECTORY), 3.4))
+    axes = fig.subplots(1, len(TRAJECTORY))
     for ax, m in zip(axes, TRAJECTORY, strict=True):
         unit = 1e9 if m in ("gdp", "industrial_output") else 1.0
         cols = [f"{m}_{y}" for y in years[1:]]
@@ -301,9 +309,7 @@ def fit_plot(result: FitResult, sims: pd.DataFrame, path: Path) -> None:
     axes[0].legend(fontsize=7)
     fig.suptitle("History mode 2015-2020: calibrated sample vs observed (x = interpolated start)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig
 
 
 def calibrated_document(result: FitResult) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -35,8 +35,12 @@ from ..analysis import threshold_yuan
 from ..ensemble import RunSettings, run_replication
 from ..io import write_atomic, write_json
 from ..params import Params, default_params, param_specs
+from ..plots import save_figure
 from ..scenario import Scenario
 from ..sectors import SECTOR_INDEX, TARGET_SECTORS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BN = 1e9
 LEVER_PREFIX = "lever."
@@ -545,7 +549,7 @@ def write_outputs(result: SensitivityResult, out: Path) -> list[Path]:
         paths.append(p)
     for method in result.indices["method"].unique():
         p = out / f"indices_{method}.png"
-        bar_chart(result.indices[result.indices["method"] == method], method, result.meta, p)
+        save_figure(bar_chart(result.indices[result.indices["method"] == method], method, result.meta), p)
         paths.append(p)
     return paths
 
@@ -555,17 +559,15 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()} for r in recs]
 
 
-def bar_chart(indices: pd.DataFrame, method: str, meta: dict[str, Any], path: Path, top: int = 10) -> None:
+def bar_chart(indices: pd.DataFrame, method: str, meta: dict[str, Any], top: int = 10) -> Figure:
     """One panel per outcome: the `top` inputs by index, with 95% confidence intervals."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     outcomes = list(dict.fromkeys(indices["outcome"]))
     ncol = 3
     nrow = max(1, math.ceil(len(outcomes) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.4 * nrow), squeeze=False)
+    fig = Figure(figsize=(5.2 * ncol, 3.4 * nrow))
+    axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
         d = indices[indices["outcome"] == outcome].sort_values("index", ascending=False).head(top)[::-1]
         y = np.arange(len(d))
@@ -589,5 +591,4 @@ def bar_chart(indices: pd.DataFrame, method: str, meta: dict[str, Any], path: Pa
         fontsize=10,
     )
     fig.tight_layout()
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
+    return fig
