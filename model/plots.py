@@ -7,7 +7,9 @@ the caller (`save_figure`). Notebooks display the returned figure inline; the CL
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -115,6 +117,7 @@ def fan_chart(
     names: Names = "en",
     history: bool = True,
     title: str | None = None,
+    clusters: Sequence[str] | None = None,
 ) -> Figure:
     """One panel per cluster: median and 50%/80% bands of annual output (bn yuan) across runs,
     the 2015-2020 data points (when `history`), the 100-bn line (always in view), the end year
@@ -122,17 +125,21 @@ def fan_chart(
     A footer records scenario, runs, seed and scale.
 
     sectors: (year, sector, output_yuan) rows of every run (e.g. `EnsembleResult.sectors`);
-    summary: the run's summary (summary.json); names: "en" or "zh" (Chinese cluster names).
+    summary: the run's summary (summary.json); names: "en" or "zh" (Chinese cluster names);
+    clusters: sector ids to show (default: all seven).
     """
     threshold = float(summary.get("threshold_bn", 100.0))
     years = sorted(int(y) for y in sectors["year"].unique())
     end = int(summary.get("years", years)[-1])
     hist = sector_history() if history else {}
-    fig = Figure(figsize=(16, 8.6), layout="constrained")
-    axes = fig.subplots(2, 4, sharex=True)
-    clusters = summary.get("clusters", {})
+    shown = [s for s in SECTORS if clusters is None or s.id in clusters]
+    ncols = 4 if len(shown) + 1 > 6 else 3
+    nrows = math.ceil((len(shown) + 1) / ncols)
+    fig = Figure(figsize=(4 * ncols, 4.3 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
+    results = summary.get("clusters", {})
     first_year = min([years[0], *(p[0] for pts in hist.values() for p in pts)])
-    for ax, s in zip(axes.flat, SECTORS, strict=False):
+    for ax, s in zip(axes.flat, shown, strict=False):
         out = sectors.loc[sectors["sector"] == s.id]
         q = (out["output_yuan"] / BN).groupby(out["year"], observed=True).quantile([0.1, 0.25, 0.5, 0.75, 0.9])
         q = q.unstack()
@@ -159,19 +166,21 @@ def fan_chart(
         ax.axvline(end, color="grey", ls=":", lw=1)
         ax.text(end, ax.get_ylim()[1] * 0.99, f"{end} target ", ha="right", va="top", fontsize=8, color="dimgrey")
         label, font = cluster_label(s, names)
-        if s.id in clusters:
-            label += "\n" + _headline(clusters[s.id], end)
+        if s.id in results:
+            label += "\n" + _headline(results[s.id], end)
         ax.set_title(label, fontsize=9.5, fontproperties=font)
         ax.set_ylabel("output, bn yuan/yr")
         ax.grid(alpha=0.3)
         ax.set_xlim(first_year - 0.3, end + 0.3)
+    for ax in axes.flat[len(shown) :]:
+        ax.axis("off")
     last = axes.flat[-1]
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    last.axis("off")
     last.legend(handles, labels, loc="center", fontsize=9, title="P: share of runs, [95% interval]")
-    for ax in axes[-1]:
-        ax.set_xticks(range(first_year, end + 1))
-        ax.tick_params(axis="x", labelrotation=90, labelsize=8)
+    axes.flat[0].set_xticks(range(first_year, end + 1))
+    for i, ax in enumerate(axes.flat[: len(shown)]):
+        if i + ncols >= len(shown):  # nothing shown below: this panel carries the year labels
+            ax.tick_params(axis="x", labelbottom=True, labelrotation=90, labelsize=8)
     fig.suptitle(title or f"{summary.get('scenario', '')}: annual output by cluster, {first_year}-{end}", fontsize=13)
     fig.text(0.005, 0.002, footer_text(summary), fontsize=8, color="dimgrey", ha="left", va="bottom")
     fig.get_layout_engine().set(rect=(0, 0.025, 1, 0.975))  # room for the footer
