@@ -85,3 +85,16 @@ def test_dashboard_model_records_what_the_plots_show() -> None:
         dash.budget_figure,
     ):
         assert dash.png(make(m))[:4] == b"\x89PNG"
+
+
+def test_dashboard_command_rejects_a_bad_scenario_with_one_line(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from model.cli import app
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\npolicy: {special_funds_yuan_per_year: -1}\n")
+    result = CliRunner().invoke(app, ["dashboard", str(bad), "--port", "0"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("etown: ") and "special_funds_yuan_per_year" in lines[0]
