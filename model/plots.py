@@ -176,7 +176,7 @@ def fan_chart(
         ax.axis("off")
     last = axes.flat[-1]
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    last.legend(handles, labels, loc="center", fontsize=9, title="P: share of runs, [95% interval]")
+    last.legend(handles, labels, loc="center", fontsize=9, title="P: share of runs that reach 100 bn\n[95% interval]")
     axes.flat[0].set_xticks(range(first_year, end + 1))
     for i, ax in enumerate(axes.flat[: len(shown)]):
         if i + ncols >= len(shown):  # nothing shown below: this panel carries the year labels
