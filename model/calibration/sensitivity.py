@@ -615,17 +615,17 @@ INPUT_LABELS: dict[str, str] = {
     "demand_per_road_km": "demand per self-driving road-km",
     "rent_per_worker": "rent per worker",
     # levers (policy)
-    "lever.special_funds_bn": "POLICY special funds (bn yuan/yr)",
-    "lever.anchor_projects_per_target": "POLICY anchor projects/yr per target cluster",
-    "lever.anchor_investment_bn": "POLICY investment per anchor project",
-    "lever.innovation_centres": "POLICY innovation centres",
-    "lever.tech_vp_per_year": "POLICY technology vice-presidents/yr",
-    "lever.training_places_per_year": "POLICY training places/yr",
-    "lever.programme_persons_per_year": "POLICY talent programme arrivals/yr",
-    "lever.land_cost_reduction": "POLICY land-cost reduction",
-    "lever.approval_months": "POLICY approval time",
-    "lever.rd_reward_rate": "POLICY R&D reward rate",
-    "lever.road_km": "POLICY self-driving road-km",
+    "lever.special_funds_bn": "special funds, bn yuan/yr (lever)",
+    "lever.anchor_projects_per_target": "anchor projects/yr per target cluster (lever)",
+    "lever.anchor_investment_bn": "investment per anchor project (lever)",
+    "lever.innovation_centres": "innovation centres (lever)",
+    "lever.tech_vp_per_year": "technology vice-presidents/yr (lever)",
+    "lever.training_places_per_year": "training places/yr (lever)",
+    "lever.programme_persons_per_year": "talent programme arrivals/yr (lever)",
+    "lever.land_cost_reduction": "land-cost reduction (lever)",
+    "lever.approval_months": "approval time (lever)",
+    "lever.rd_reward_rate": "R&D reward rate (lever)",
+    "lever.road_km": "self-driving road-km (lever)",
 }
 """Names a planner reads, by input; a new input without one shows its code name."""
 TARGET_NAMES = {"ngit": "new-gen IT", "biotech": "biotech", "xinchuang": "xinchuang", "robotics": "robotics"}
@@ -687,12 +687,17 @@ def morris_chart(indices: pd.DataFrame, meta: dict[str, Any], annotate: int = 5)
         ax.plot([0, top], [0, top], ls="--", lw=0.8, color="grey", label="sigma = mu*")
         ax.set_xlim(0, top * 1.45)  # room for the names on the right
         ax.set_ylim(0, top)
-        named = d.nlargest(annotate, "mu_star")
-        for (x, y), same in named.groupby([named["mu_star"].round(9), named["sigma"].round(9)], sort=False):
+        named = d[d["mu_star"] > 0.01 * top].nlargest(annotate, "mu_star")
+        placed: list[tuple[float, float]] = []  # label anchors in axes fractions, to step clashing labels down
+        groups = named.groupby([named["mu_star"].round(9), named["sigma"].round(9)], sort=False)
+        for (x, y), same in sorted(groups, key=lambda g: -g[0][1]):
+            fx, fy = x / (top * 1.45), y / top
+            shift = sum(1 for px, py in placed if abs(px - fx) < 0.4 and abs(py - fy) < 0.06)
+            placed.append((fx, fy - 0.06 * shift))
             policy = any(n.startswith(LEVER_PREFIX) for n in same["input"])
             ax.annotate(
-                "\n".join(input_label(n) for n in same["input"]), (x, y), xytext=(4, 2), textcoords="offset points",
-                fontsize=7, color="tab:red" if policy else "black", va="bottom",
+                "\n".join(input_label(n) for n in same["input"]), (x, y), xytext=(4, 2 - 11 * shift),
+                textcoords="offset points", fontsize=7, color="tab:red" if policy else "black", va="bottom",
             )  # fmt: skip
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(f"mu*: mean |effect|, {unit}", fontsize=8)
