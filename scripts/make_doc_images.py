@@ -5,7 +5,7 @@
 fan: the five-measures ensemble at full scale (390 runs, the default seed) -> docs/img/fan_chart.png
      (and fan_chart_zh.png with Chinese cluster names); results in results/five_measures/.
 fit: the committed calibration's fit to 2015-2020 -> docs/img/calibration_fit.png.
-sensitivity: a Morris screening of the baseline (10 trajectories, 10 runs per point, scale 0.05)
+sensitivity: a Morris screening of the baseline (6 trajectories, 5 runs per point, scale 0.05)
      -> docs/img/sensitivity_morris.png; results in results/sensitivity/baseline/.
 The dashboard screenshot (docs/img/dashboard.png) is made by the browser test:
 ETOWN_UPDATE_DOCS_IMAGES=1 .venv/bin/python -m pytest tests/test_dashboard_browser.py
@@ -44,7 +44,7 @@ def sensitivity() -> None:
     from model.scenario import load_scenario
 
     base = load_scenario(ROOT / "scenarios" / "baseline.yaml").scenario
-    res = sa.run_sensitivity(base, method="morris", n=10, runs_per_point=10, scale=0.05, workers=os.cpu_count() or 1)
+    res = sa.run_sensitivity(base, method="morris", n=6, runs_per_point=5, scale=0.05, workers=os.cpu_count() or 1)
     sa.write_outputs(res, ROOT / "results" / "sensitivity" / "baseline")
     save_figure(sa.morris_chart(res.indices, res.meta), IMG / "sensitivity_morris.png", dpi=100)
 

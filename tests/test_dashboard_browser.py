@@ -161,6 +161,15 @@ def test_dashboard_in_chromium(server: tuple[str, Path]) -> None:
             after_png = cluster_plot.screenshot()
             assert after_png != before_png
 
+            # play runs the model on its own until paused
+            page.get_by_role("button", name="▶").click()
+            page.wait_for_function(
+                "() => /Time: ([0-9.]+)/.test(document.body.innerText) && "
+                "Number(document.body.innerText.match(/Time: ([0-9.]+)/)[1]) >= 6",
+                timeout=60_000,
+            )
+            page.get_by_role("button", name="❚❚").click()
+
             # the ensemble button runs a small ensemble for these levers
             page.get_by_role("button", name=f"Run {ENSEMBLE_RUNS} runs with these levers").click()
             table = page.locator(".etown-ensemble-table")
