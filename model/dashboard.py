@@ -419,7 +419,7 @@ def LeversCard(model: DashboardModel) -> None:
     rows = "".join(
         f"<tr><td>{MEASURES[s.path.split('.')[0]]}</td><td>{html.escape(s.label)}</td>"
         f"<td class='etown-lever' data-path='{s.path}' style='text-align:right'>"
-        f"{now[s.path]:,.{0 if s.integer else 2}f}</td></tr>"
+        f"{now[s.path]:,.{min(max(_decimals(s.step), _decimals(now[s.path])), 3)}f}</td></tr>"
         for s in LEVER_SLIDERS
     )
     solara.Text(
