@@ -86,9 +86,9 @@ def rss_now_kb() -> int:
 
 def measure(out: Path, runs: int, legacy: bool) -> dict:
     """The final step in this process; peak RSS (MB) above the RSS after imports."""
-    from model.analysis import summarize, threshold_yuan
+    from model.analysis import summarize
     from model.ensemble import read_parts, run_ensemble
-    from model.plots import fan_chart
+    from model.plots import fan_chart, save_figure
 
     spec = spec_for(runs)
     start_kb = rss_now_kb()
@@ -98,11 +98,11 @@ def measure(out: Path, runs: int, legacy: bool) -> dict:
         summary = summarize(sectors, zone, spec.scenario.end_year)
         sectors.to_parquet(out / "runs.parquet", index=False)
         zone.to_parquet(out / "zone.parquet", index=False)
-        fan_chart(sectors, threshold_yuan(), "legacy", out / "fan_chart.png")
+        save_figure(fan_chart(sectors, summary, title="legacy"), out / "fan_chart.png")
     else:
         aggregate = run_ensemble(spec, out, resume=True)
         summary = aggregate.summary(spec.scenario.end_year)
-        fan_chart(aggregate.fan_frame(), threshold_yuan(), "streamed", out / "fan_chart.png")
+        save_figure(fan_chart(aggregate.fan_frame(), summary, title="streamed"), out / "fan_chart.png")
     seconds = time.perf_counter() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {

@@ -92,7 +92,9 @@ class Firm(_RowAgent):
         m = self.model
         s = self.sector_index
         return float(
-            talent.labour_demand(self.output, m.output_per_worker[s], self.productivity * m.skill_multiplier[s])
+            talent.labour_demand(
+                self.output, m.output_per_worker[s], self.productivity * m.feedback.skill_multiplier[s]
+            )
         )
 
     @property

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from .analysis import headline_table, threshold_yuan
+from .analysis import headline_table
 from .calibration.store import calibrated_sample, default_source, load_calibrated
 from .ensemble import (
     TABLES,
@@ -32,7 +33,7 @@ from .ensemble import (
     run_ensemble,
 )
 from .io import write_json
-from .plots import fan_chart
+from .plots import Names, fan_chart, save_figure
 from .scenario import LoadedScenario, load_scenario
 
 DEFAULT_SEED = 20210201  # the seed article's publication date
@@ -91,6 +92,11 @@ class EnsembleResult:
     def table(self) -> str:
         return headline_table(self.summary)
 
+    def fan_chart(self, names: Names = "en", history: bool = True) -> Figure:
+        """The report fan chart of this ensemble (a matplotlib Figure; nothing is shown or
+        saved). names="zh" uses the Chinese cluster names."""
+        return fan_chart(self.sectors, self.summary, names=names, history=history)
+
 
 def run(
     scenario: str | Path | LoadedScenario,
@@ -148,8 +154,7 @@ def run(
             aggregate = run_ensemble(spec, staging, workers=workers, client=client, resume=resume, progress=bar.update)
         summary = _summary(loaded, spec, aggregate, workers, scheduler, source is not None, started)
         # runs.parquet and zone.parquet were streamed from the parts by run_ensemble
-        title = f"{sc.name}: annual output by cluster, {runs} runs"
-        fan_chart(aggregate.fan_frame(), threshold_yuan(), title, staging / "fan_chart.png")
+        save_figure(fan_chart(aggregate.fan_frame(), summary), staging / "fan_chart.png")
         write_json(staging / "summary.json", summary)  # last: its presence means the run finished
         folder.commit()  # replaces the previous results in one step
     except KeyboardInterrupt:

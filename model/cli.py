@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
+import matplotlib
 import typer
 from typer.core import TyperGroup
 
@@ -140,6 +141,8 @@ class EtownGroup(TyperGroup):
         except Terminated:
             fail("terminated (SIGTERM)", 143)
 
+
+matplotlib.use("Agg")  # the command draws to files only; library code never picks a backend
 
 app = typer.Typer(
     cls=EtownGroup,
@@ -383,6 +386,29 @@ def effects_cmd(
         fail(f"cannot write results: {exc}")
     typer.echo(result.format())
     typer.echo(f"results: {out}/ (effects.csv, effects.json)")
+
+
+@app.command("dashboard")
+def dashboard_cmd(
+    scenario: Annotated[Path | None, typer.Argument(help="scenario YAML file [default: 2020 levers]")] = None,
+    host: Annotated[str, typer.Option(help="address to listen on (localhost only by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port")] = 8521,
+    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the model on screen and of the ensemble")] = DEFAULT_SEED,
+    runs: Annotated[int, typer.Option(min=2, help="replications of the ensemble button")] = 40,
+) -> None:
+    """Serve an interactive dashboard (Mesa SolaraViz): lever sliders, live plots, a small ensemble."""
+    if scenario is not None:
+        try:
+            load_scenario(scenario)
+        except ScenarioError as exc:
+            fail(str(exc))
+    try:
+        from .dashboard import serve
+    except ImportError as exc:
+        fail(f"the dashboard needs the dashboard extra (pip install -e '.[dashboard]'): {exc}")
+    typer.echo(f"etown dashboard: http://{host}:{port}/ (Ctrl-C stops it)", err=True)
+    serve(scenario, host, port, scale, seed, runs)
 
 
 if __name__ == "__main__":  # pragma: no cover

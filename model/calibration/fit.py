@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from ..data import file_sha256
 from ..params import Params, param_specs
 from .history import run_history
 from .moments import Target, average_moments, run_moments, target_losses, targets
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FIT_PARAMS = (
     "trend_auto",
@@ -265,45 +268,91 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 def fit_plot(result: FitResult, sims: pd.DataFrame, path: Path) -> None:
-    """Simulated 2015-2020 bands (p10-p90 and median over the sample) against observed points."""
-    import matplotlib
+    """Write `fit_figure(sims)` as a PNG."""
+    from ..plots import save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    save_figure(fit_figure(sims), path, dpi=150)
+
+
+FIT_PANELS = {  # moment -> (zone fact, title, divisor)
+    "gdp": ("gdp_yuan", "GDP, bn yuan", 1e9),
+    "industrial_output": ("industrial_output_yuan", "industrial output, bn yuan", 1e9),
+    "high_tech_firms": ("high_tech_firms", "national high-tech firms", 1.0),
+    "firms": ("firms", "registered firms", 1.0),
+    "patents_per_10k": ("patents_per_10k_people", "invention patents per 10,000 people", 1.0),
+}
+
+
+def fit_figure(sims: pd.DataFrame, title: str | None = None) -> Figure:
+    """The fit to 2015-2020 for a report: per trajectory moment, the simulated median and
+    10-90% band over the calibrated sample against the published values (the 2015 start state,
+    the calibration targets with their published ranges, and interpolated starts)."""
+    from matplotlib.figure import Figure
 
     from ..data import facts
 
     z = facts()["zone"]
     years = list(range(2015, 2021))
-    obs_keys = {
-        "gdp": "gdp_yuan",
-        "industrial_output": "industrial_output_yuan",
-        "high_tech_firms": "high_tech_firms",
-        "firms": "firms",
-        "patents_per_10k": "patents_per_10k_people",
-    }
-    fig, axes = plt.subplots(1, len(TRAJECTORY), figsize=(4 * len(TRAJECTORY), 3.4))
-    for ax, m in zip(axes, TRAJECTORY, strict=True):
-        unit = 1e9 if m in ("gdp", "industrial_output") else 1.0
-        cols = [f"{m}_{y}" for y in years[1:]]
-        data = sims[cols].to_numpy(dtype=float) / unit
-        start = z[obs_keys[m]][2015]["value"] / unit
+    fig = Figure(figsize=(12, 7), layout="constrained")
+    axes = fig.subplots(2, 3)
+    for ax, m in zip(axes.flat, TRAJECTORY, strict=False):
+        key, label, unit = FIT_PANELS[m]
+        data = sims[[f"{m}_{y}" for y in years[1:]]].to_numpy(dtype=float) / unit
+        start = z[key][2015]["value"] / unit
         p10, p50, p90 = (np.concatenate([[start], np.nanpercentile(data, q, axis=0)]) for q in (10, 50, 90))
-        ax.fill_between(years, p10, p90, alpha=0.3, label="simulated p10-p90")
-        ax.plot(years, p50, label="simulated median")
-        for y, node in z[obs_keys[m]].items():
-            if 2015 <= int(y) <= 2020:
-                style = "o" if not node.get("interpolated") else "x"
-                ax.plot(int(y), node["value"] / unit, "k" + style)
-        ax.set_title(m.replace("_", " ") + (" (bn yuan)" if unit > 1 else ""))
+        ax.fill_between(years, p10, p90, alpha=0.3, color="tab:blue", lw=0, label="simulated, 10-90% of runs")
+        ax.plot(years, p50, color="tab:blue", lw=2, label="simulated median")
+        for y, node in sorted(z[key].items()):
+            if not 2015 <= int(y) <= 2020:
+                continue
+            v = node["value"] / unit
+            if int(y) == 2015:
+                style = {"marker": "x" if node.get("interpolated") else "s", "mfc": "none"}
+                lab = (
+                    "start state 2015, interpolated (not published)" if node.get("interpolated") else "start state 2015"
+                )
+                ax.plot(int(y), v, ls="none", color="black", ms=7, label=lab, **style)
+            else:
+                lo, hi = node.get("low", node["value"]) / unit, node.get("high", node["value"]) / unit
+                ax.errorbar(
+                    int(y), v, yerr=[[v - lo], [hi - v]], fmt="o", color="black", ms=6, capsize=3,
+                    label="published value (calibration target; bar: published range)",
+                )  # fmt: skip
+        ax.set_title(label, fontsize=11)
         ax.set_xticks(years)
-        ax.tick_params(axis="x", labelsize=7)
-    axes[0].legend(fontsize=7)
-    fig.suptitle("History mode 2015-2020: calibrated sample vs observed (x = interpolated start)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        ax.tick_params(labelsize=9)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    legend = axes.flat[-1]
+    legend.axis("off")
+    seen: dict[str, Any] = {}
+    for ax in axes.flat[: len(TRAJECTORY)]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(lab, h)
+    legend.legend(list(seen.values()), list(seen), loc="center", fontsize=10, frameon=False)
+    n = int(sims["draw"].nunique()) if "draw" in sims else len(sims)
+    fig.suptitle(
+        title or f"History mode 2015-2020: calibrated model ({n} parameter draws, {len(sims)} runs) vs published data",
+        fontsize=12,
+    )
+    return fig
+
+
+def calibrated_fit_moments(per_draw: int = 1, max_draws: int | None = None, seed: int = 2015) -> pd.DataFrame:
+    """History-mode moments of the committed calibration (model/data/calibrated.yaml): each
+    sample draw (the first `max_draws`) run `per_draw` times at the calibration's scale, with
+    seeds independent of the calibration's. Raises ValueError before calibration."""
+    from .store import load_calibrated
+
+    content = load_calibrated()
+    if content is None:
+        raise ValueError("the model is not calibrated (no model/data/calibrated.yaml)")
+    point = {k: float(v) for k, v in content["point"].items()}
+    draws = [{k: float(v) for k, v in d.items()} for d in content.get("sample", {}).get("draws", [])] or [point]
+    draws = draws[:max_draws] if max_draws else draws
+    cfg = FitConfig(scale=float(content["provenance"].get("scale", 0.1)))
+    result = FitResult(cfg, point, float("nan"), {}, {}, draws, float("nan"), 0, 0, 0.0, "", [])
+    return draws_moments(result, seed, per_draw=per_draw)
 
 
 def calibrated_document(result: FitResult) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -35,8 +35,12 @@ from ..analysis import threshold_yuan
 from ..ensemble import RunSettings, run_replication
 from ..io import write_atomic, write_json
 from ..params import Params, default_params, param_specs
+from ..plots import save_figure
 from ..scenario import Scenario
 from ..sectors import SECTOR_INDEX, TARGET_SECTORS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BN = 1e9
 LEVER_PREFIX = "lever."
@@ -545,7 +549,7 @@ def write_outputs(result: SensitivityResult, out: Path) -> list[Path]:
         paths.append(p)
     for method in result.indices["method"].unique():
         p = out / f"indices_{method}.png"
-        bar_chart(result.indices[result.indices["method"] == method], method, result.meta, p)
+        save_figure(index_chart(result.indices[result.indices["method"] == method], method, result.meta), p, dpi=130)
         paths.append(p)
     return paths
 
@@ -555,39 +559,197 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()} for r in recs]
 
 
-def bar_chart(indices: pd.DataFrame, method: str, meta: dict[str, Any], path: Path, top: int = 10) -> None:
-    """One panel per outcome: the `top` inputs by index, with 95% confidence intervals."""
-    import matplotlib
+# ---------------------------------------------------------------------- charts for a report
+INPUT_LABELS: dict[str, str] = {
+    # market growth
+    "trend_auto": "market growth: vehicles",
+    "trend_industrial_internet": "market growth: industrial internet",
+    "trend_ngit": "market growth: new-gen IT",
+    "trend_biotech": "market growth: biotech",
+    "trend_xinchuang": "market growth: xinchuang",
+    "trend_robotics": "market growth: robotics",
+    "trend_other": "market growth: other industry",
+    "rest_of_economy_growth": "growth of the rest of the economy",
+    # firm growth and innovation
+    "sigma_ref": "volatility of small firms' growth",
+    "vol_size_beta": "how fast volatility falls with size",
+    "sigma_floor": "volatility of the largest firms",
+    "innovation_hazard": "innovation rate per firm",
+    "innovation_rd_elasticity": "innovation response to R&D",
+    "innovation_jump": "output gain per innovation",
+    "ecosystem_effect": "effect of an innovation centre",
+    "vp_effect": "effect of a technology vice-president",
+    "key_tech_effect": "effect of a key-technology item",
+    "certification_rate": "high-tech certification rate",
+    "decertification_rate": "high-tech certificate loss rate",
+    "rd_reward_elasticity": "R&D response to R&D rewards",
+    "rd_adjust_rate": "speed of R&D adjustment",
+    # entry and exit
+    "entry_rate": "start-up rate",
+    "agglomeration": "pull of a cluster's size on entry",
+    "entry_cost_elasticity": "entry response to land/rent/approval costs",
+    "fund_entry_elasticity": "entry response to venture money",
+    "startup_relative_size": "start-up size (x median firm)",
+    "startup_size_sigma": "spread of start-up sizes",
+    "anchor_output_per_yuan": "anchor project output per yuan invested",
+    "anchor_ramp_quarters": "anchor project ramp-up time",
+    "margin_sd": "spread of firms' profit margins",
+    "startup_margin_penalty": "start-ups' early losses",
+    "min_viable_output": "smallest viable firm",
+    # finance
+    "loan_to_output": "bank debt per yuan of output",
+    "interest_rate": "loan interest rate",
+    "capital_intensity": "investment per yuan of added output",
+    "credit_rate_elasticity": "credit response to interest subsidies",
+    # talent
+    "talent_inflow": "talent arriving on its own",
+    "talent_outflow": "talent leaving",
+    "vacancy_pull": "pull of vacancies on talent",
+    "services_effect": "retention effect of housing and schools",
+    "training_premium": "productivity gain per skill level",
+    "talent_constraint": "how hard a talent shortage binds",
+    "talent_subsidy_scale": "talent subsidy that doubles inflow",
+    "excess_unemployed_exit": "departure of unemployed talent",
+    # demand
+    "scenario_capture": "share of scenario spending won locally",
+    "demand_per_road_km": "demand per self-driving road-km",
+    "rent_per_worker": "rent per worker",
+    # levers (policy)
+    "lever.special_funds_bn": "special funds, bn yuan/yr (lever)",
+    "lever.anchor_projects_per_target": "anchor projects/yr per target cluster (lever)",
+    "lever.anchor_investment_bn": "investment per anchor project (lever)",
+    "lever.innovation_centres": "innovation centres (lever)",
+    "lever.tech_vp_per_year": "technology vice-presidents/yr (lever)",
+    "lever.training_places_per_year": "training places/yr (lever)",
+    "lever.programme_persons_per_year": "talent programme arrivals/yr (lever)",
+    "lever.land_cost_reduction": "land-cost reduction (lever)",
+    "lever.approval_months": "approval time (lever)",
+    "lever.rd_reward_rate": "R&D reward rate (lever)",
+    "lever.road_km": "self-driving road-km (lever)",
+}
+"""Names a planner reads, by input; a new input without one shows its code name."""
+TARGET_NAMES = {"ngit": "new-gen IT", "biotech": "biotech", "xinchuang": "xinchuang", "robotics": "robotics"}
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def input_label(name: str) -> str:
+    return INPUT_LABELS.get(name, name.removeprefix(LEVER_PREFIX).replace("_", " "))
+
+
+def outcome_label(outcome: str, end_year: int | str = "the end year") -> tuple[str, str]:
+    """(title, unit) of an outcome name such as 'p_100bn:ngit' or 'output_2025_bn:biotech'."""
+    kind, _, sector = outcome.partition(":")
+    name = TARGET_NAMES.get(sector, sector)
+    if kind == "p_100bn":
+        return f"P({name} >= 100 bn yuan by {end_year})", "probability"
+    if kind == "p_all_four":
+        return f"P(all four targets >= 100 bn yuan by {end_year})", "probability"
+    if kind.startswith("output_") and kind.endswith("_bn"):
+        return f"{name} output in {kind.split('_')[1]}", "bn yuan/yr"
+    return outcome, "outcome units"
+
+
+def _end_year(meta: dict[str, Any]) -> int | str:
+    for o in meta.get("outcomes", []):
+        if o.startswith("output_") and "_bn:" in o:
+            return int(o.split("_")[1])
+    return "the end year"
+
+
+def _subtitle(meta: dict[str, Any], method: str) -> str:
+    return (
+        f"{meta.get('scenario', '')}: {method} sensitivity · {meta.get('runs_per_point')} runs per design point "
+        f"(common random numbers) · scale {meta.get('scale')} · seed {meta.get('seed')}"
+    )
+
+
+def morris_chart(indices: pd.DataFrame, meta: dict[str, Any], annotate: int = 5) -> Figure:
+    """Morris screening, one panel per outcome: mu* (mean absolute elementary effect) against
+    sigma (their spread), both in the outcome's unit per full range of the input; the `annotate`
+    inputs with the largest mu* are named. Inputs far right matter; inputs high above the
+    sigma = mu* line act non-linearly or through interactions."""
+    from matplotlib.figure import Figure
 
     outcomes = list(dict.fromkeys(indices["outcome"]))
     ncol = 3
     nrow = max(1, math.ceil(len(outcomes) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol, 3.4 * nrow), squeeze=False)
+    fig = Figure(figsize=(5.6 * ncol, 4.4 * nrow), layout="constrained")
+    axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
-        d = indices[indices["outcome"] == outcome].sort_values("index", ascending=False).head(top)[::-1]
+        d = indices[indices["outcome"] == outcome]
+        title, unit = outcome_label(outcome, _end_year(meta))
+        lever = d["input"].str.startswith(LEVER_PREFIX).to_numpy()
+        for mask, colour, label in ((~lever, "tab:blue", "behavioural parameter"), (lever, "tab:red", "policy lever")):
+            ax.errorbar(
+                d["mu_star"][mask], d["sigma"][mask], xerr=d["mu_star_conf"][mask], fmt="o", ms=4,
+                color=colour, ecolor=colour, elinewidth=0.6, alpha=0.8, label=label,
+            )  # fmt: skip
+        top = max(float(d["mu_star"].max()), float(d["sigma"].max()), 1e-12) * 1.1
+        ax.plot([0, top], [0, top], ls="--", lw=0.8, color="grey", label="sigma = mu*")
+        ax.set_xlim(0, top * 1.45)  # room for the names on the right
+        ax.set_ylim(0, top)
+        named = d[d["mu_star"] > 0.01 * top].nlargest(annotate, "mu_star")
+        placed: list[tuple[float, float]] = []  # label anchors in axes fractions, to step clashing labels down
+        groups = named.groupby([named["mu_star"].round(9), named["sigma"].round(9)], sort=False)
+        for (x, y), same in sorted(groups, key=lambda g: -g[0][1]):
+            fx, fy = x / (top * 1.45), y / top
+            shift = sum(1 for px, py in placed if abs(px - fx) < 0.4 and abs(py - fy) < 0.06)
+            placed.append((fx, fy - 0.06 * shift))
+            policy = any(n.startswith(LEVER_PREFIX) for n in same["input"])
+            ax.annotate(
+                "\n".join(input_label(n) for n in same["input"]), (x, y), xytext=(4, 2 - 11 * shift),
+                textcoords="offset points", fontsize=7, color="tab:red" if policy else "black", va="bottom",
+            )  # fmt: skip
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(f"mu*: mean |effect|, {unit}", fontsize=8)
+        ax.set_ylabel(f"sigma: spread of effects, {unit}", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[len(outcomes) :]:
+        ax.axis("off")
+    if outcomes:
+        axes[0, 0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(
+        _subtitle(meta, "Morris")
+        + "\neffect = change of the outcome when the input moves across its whole range; bars: 95% bootstrap",
+        fontsize=10,
+    )
+    return fig
+
+
+def sobol_chart(indices: pd.DataFrame, meta: dict[str, Any], top: int = 10) -> Figure:
+    """Sobol indices, one panel per outcome: the `top` inputs by total index (ST) with the
+    first-order index (S1) beside it; both are shares of the outcome's variance (one unit)."""
+    from matplotlib.figure import Figure
+
+    outcomes = list(dict.fromkeys(indices["outcome"]))
+    ncol = 3
+    nrow = max(1, math.ceil(len(outcomes) / ncol))
+    fig = Figure(figsize=(5.8 * ncol, 3.8 * nrow), layout="constrained")
+    axes = fig.subplots(nrow, ncol, squeeze=False)
+    for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
+        d = indices[indices["outcome"] == outcome].sort_values("ST", ascending=False).head(top)[::-1]
         y = np.arange(len(d))
-        if method == "sobol":
-            ax.barh(y + 0.2, d["ST"], 0.4, xerr=d["ST_conf"], label="ST (total)", color="tab:blue", capsize=2)
-            ax.barh(y - 0.2, d["S1"], 0.4, xerr=d["S1_conf"], label="S1 (first order)", color="tab:orange", capsize=2)
-            ax.set_xlabel("Sobol index")
-        else:
-            ax.barh(y, d["mu_star"], 0.6, xerr=d["mu_star_conf"], color="tab:blue", capsize=2, label="mu*")
-            ax.set_xlabel("Morris mu* (outcome units)")
-        ax.set_yticks(y, d["input"], fontsize=7)
-        ax.set_title(outcome, fontsize=9)
+        ax.barh(y + 0.2, d["ST"].clip(lower=0), 0.4, xerr=d["ST_conf"], label="total (ST)", color="tab:blue", capsize=2)
+        ax.barh(
+            y - 0.2, d["S1"].clip(lower=0), 0.4, xerr=d["S1_conf"], label="alone (S1)", color="tab:orange", capsize=2
+        )
+        labels = [input_label(n) for n in d["input"]]
+        ax.set_yticks(y, labels, fontsize=7)
+        for tick, name in zip(ax.get_yticklabels(), d["input"], strict=True):
+            tick.set_color("tab:red" if name.startswith(LEVER_PREFIX) else "black")
+        ax.set_xlim(0, 1.05)
+        ax.set_title(outcome_label(outcome, _end_year(meta))[0], fontsize=10)
+        ax.set_xlabel("share of the outcome's variance", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
     for ax in axes.ravel()[len(outcomes) :]:
         ax.axis("off")
     if outcomes:
         axes[0, 0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(
-        f"{meta.get('scenario', '')}: {method} sensitivity, {meta.get('runs_per_point')} runs per point, "
-        f"scale {meta.get('scale')} (bars: 95% bootstrap intervals)",
-        fontsize=10,
-    )
-    fig.tight_layout()
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
+    fig.suptitle(_subtitle(meta, "Sobol") + "\nred names: policy levers; bars: 95% bootstrap", fontsize=10)
+    return fig
+
+
+def index_chart(indices: pd.DataFrame, method: str, meta: dict[str, Any]) -> Figure:
+    """The report chart of one method's indices (`morris_chart` or `sobol_chart`)."""
+    return sobol_chart(indices, meta) if method == "sobol" else morris_chart(indices, meta)
