@@ -9,8 +9,9 @@ named `lever.<name>` and given in the display unit of `LEVER_RANGES` (e.g. bn yu
 Outcomes at each design point are estimated from R replications that use the same seeds at
 every point (common random numbers, `SeedSequence(seed).spawn(R)`): P(each target cluster >=
 100 bn by the end year), mean end-year output per target cluster (bn yuan) and P(all four).
-Design points are evaluated in chunks of fixed size on a process pool; each point's result
-depends only on the point and the seeds, so the indices do not depend on the worker count.
+Design points are evaluated in chunks of fixed size on the one executor (model/executor.py: local
+processes, or a Dask cluster with `client`); each point's result depends only on the point and
+the seeds, so the indices do not depend on the worker count.
 
 With `method="both"`, Morris screens every input; Sobol then runs on the `sobol_top` inputs
 with the largest normalised Morris mu* (the rest stay at their nominal values).
@@ -19,11 +20,9 @@ with the largest normalised Morris mu* (the rest stay at their nominal values).
 from __future__ import annotations
 
 import math
-import multiprocessing
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +32,7 @@ import pandas as pd
 
 from ..analysis import threshold_yuan
 from ..ensemble import RunSettings, run_replication
+from ..executor import run_tasks
 from ..io import write_atomic, write_json
 from ..params import Params, default_params, param_specs
 from ..scenario import Scenario
@@ -268,6 +268,7 @@ def evaluate_design(
     workers: int = 1,
     params: Params | None = None,
     progress: Callable[[int], None] | None = None,
+    client: Any = None,
 ) -> np.ndarray:
     """Outcomes (rows of X x outcomes) of a design; X's columns are the inputs `names`; inputs
     not in `names` keep the scenario's levers and `params` (default: the default parameters,
@@ -276,21 +277,13 @@ def evaluate_design(
     seeds = np.random.SeedSequence(seed).spawn(runs_per_point)
     points = [dict(zip(names, map(float, row), strict=True)) for row in X]
     chunks = [points[i : i + POINTS_PER_TASK] for i in range(0, len(points), POINTS_PER_TASK)]
-    results: list[np.ndarray] = []
-    if workers <= 1:
-        for c in chunks:
-            results.append(_evaluate_chunk(base, c, seeds, scale, params))
-            if progress:
-                progress(len(c))
-    else:
-        ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            n = len(chunks)
-            for res in pool.map(_evaluate_chunk, [base] * n, chunks, [seeds] * n, [scale] * n, [params] * n):
-                results.append(res)
-                if progress:
-                    progress(len(res))
-    return np.concatenate(results, axis=0)
+    results: dict[int, np.ndarray] = {}
+    tasks = [(base, c, seeds, scale, params) for c in chunks]
+    for i, res in run_tasks(_evaluate_chunk, tasks, workers=workers, client=client):
+        results[i] = res
+        if progress:
+            progress(len(res))
+    return np.concatenate([results[i] for i in range(len(chunks))], axis=0)
 
 
 # ---------------------------------------------------------------------- SALib wrappers
@@ -432,6 +425,7 @@ def run_sensitivity(
     workers: int = 1,
     inputs: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    client: Any = None,
 ) -> SensitivityResult:
     """Morris screening and/or Sobol indices of the target-cluster outcomes.
 
@@ -442,7 +436,14 @@ def run_sensitivity(
     outcomes = outcome_names(base.end_year)
     trajectories = n if n is not None else 10
     defaults = default_params()  # read once: every design point and worker uses the same values
-    common = {"runs_per_point": runs_per_point, "seed": seed, "scale": scale, "workers": workers, "progress": progress}
+    common = {
+        "runs_per_point": runs_per_point,
+        "seed": seed,
+        "scale": scale,
+        "workers": workers,
+        "progress": progress,
+        "client": client,
+    }
     common["params"] = defaults
     frames: list[pd.DataFrame] = []
     designs: dict[str, pd.DataFrame] = {}
