@@ -156,6 +156,7 @@ def backtest_plot(scored: list[dict[str, Any]], sectors: list[dict[str, Any]], u
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     rows = [*scored, *sectors]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
@@ -169,6 +170,9 @@ def backtest_plot(scored: list[dict[str, Any]], sectors: list[dict[str, Any]], u
             ax.plot(r["naive"] / y, i, "rx", ms=7)
     ax.axvline(1.0, color="k", lw=1)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+    ax.tick_params(axis="x", which="both", labelsize=7)
     ax.set_yticks(range(len(rows)), [r["target"] for r in rows], fontsize=8)
     ax.set_xlabel("projected / observed (log scale): bars p10-p90 and p25-p75, | median, x naive trend")
     ax.set_title(
