@@ -224,34 +224,143 @@ def validate_cmd(scenario: Annotated[Path, typer.Argument(help="scenario YAML fi
     typer.echo(format_effective_levers(sc))
 
 
+def _client(scheduler: str | None):
+    """A Dask client for --scheduler (None without it); a one-line error if unreachable."""
+    if not scheduler:
+        return None
+    from .ensemble import connect
+
+    try:
+        return connect(scheduler)
+    except EnsembleError as exc:
+        fail(str(exc))
+
+
+def _say():
+    return (lambda m: typer.echo(m, err=True)) if sys.stderr.isatty() else None
+
+
 @app.command("calibrate")
 def calibrate_cmd(
     scale: Annotated[float, typer.Option(min=0.01, max=1.0, help="share of firms simulated")] = 0.1,
-    reps: Annotated[int, typer.Option(min=1, help="replications per candidate (common random numbers)")] = 6,
-    seed: Annotated[int, typer.Option(min=0, help="seed of the common random numbers and the optimiser")] = 2015,
+    particles: Annotated[int, typer.Option(min=10, help="ABC-SMC particles")] = 400,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the calibration")] = 2015,
     workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 2,
-    minutes: Annotated[float, typer.Option(min=0.1, help="wall-time budget of the fit")] = 10.0,
-    out: Annotated[Path, typer.Option(help="folder for fit_table.csv and fit_plot.png")] = Path("results/calibration"),
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    minutes: Annotated[float, typer.Option(min=0.1, help="wall-time budget of the ABC-SMC")] = 35.0,
+    max_simulations: Annotated[int, typer.Option(min=100, help="simulation budget")] = 40_000,
+    until: Annotated[int, typer.Option(min=2016, max=2020, help="last year of data used")] = 2020,
+    out: Annotated[Path, typer.Option(help="folder for tables and plots")] = Path("results/calibration"),
     write: Annotated[bool, typer.Option(help="write model/data/calibrated.yaml")] = True,
-    synthetic: Annotated[bool, typer.Option(help="identifiability check: recover known parameters instead")] = False,
+    screen: Annotated[bool, typer.Option(help="Morris screening of which parameters the data inform, instead")] = False,
 ) -> None:
-    """Fit the free parameters to the 2015-2020 history by simulated moments; print the fit table."""
-    from .calibration.fit import FitConfig, format_table, run_calibration, run_identifiability
+    """Bayesian calibration (ABC-SMC) to the 2015-2020 history; prints the fit table."""
+    from .calibration import fit
 
-    cfg = FitConfig(scale=scale, reps=reps, seed=seed, workers=workers, max_minutes=minutes)
-    say = None if not sys.stderr.isatty() else (lambda m: typer.echo(m, err=True))
-    if synthetic:
-        table = run_identifiability(cfg, out, progress=say)
-        typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-        typer.echo(f"results: {out}/identifiability.csv")
+    client = _client(scheduler)
+    if screen:
+        from .calibration.screen import screen as run_screen
+
+        rank, long = run_screen(scale=scale, seed=seed, workers=workers, client=client)
+        out.mkdir(parents=True, exist_ok=True)
+        rank.to_csv(out / "screening.csv", index=False)
+        long.to_csv(out / "screening_long.csv", index=False)
+        typer.echo(rank.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+        typer.echo(f"results: {out}/screening.csv")
         return
-    result, table = run_calibration(cfg, out, write=write, progress=say)
-    typer.echo(format_table(table))
-    typer.echo(
-        f"loss {result.loss:.2f} at the point estimate; {result.evaluations} candidates, "
-        f"{len(result.sample)} draws in the sample (threshold {result.threshold:.2f})"
+    cfg = fit.CalibConfig(
+        scale=scale,
+        particles=particles,
+        seed=seed,
+        workers=workers,
+        max_minutes=minutes,
+        max_simulations=max_simulations,
+        until=until,
     )
-    typer.echo(f"results: {out}/ (fit_table.csv, fit_plot.png)" + ("; model/data/calibrated.yaml" if write else ""))
+    try:
+        cal, table, post = fit.run_calibration(cfg, out, write=write and until == 2020, client=client, progress=_say())
+    finally:
+        if client is not None:
+            client.close()
+    typer.echo(fit.format_table(table))
+    typer.echo(post.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    smc = cal.smc
+    typer.echo(
+        f"{smc.simulations} simulations in {cal.wall_time_s:.0f} s on {cal.workers}; {len(smc.generations) - 1} "
+        f"generations; stop: {smc.stop_reason}"
+    )
+    typer.echo(f"results: {out}/" + ("; model/data/calibrated.yaml" if write and until == 2020 else ""))
+
+
+@app.command("backtest")
+def backtest_cmd(
+    until: Annotated[int, typer.Option(min=2016, max=2019, help="last year of data used to calibrate")] = 2018,
+    scale: Annotated[float, typer.Option(min=0.01, max=1.0, help="share of firms simulated")] = 0.1,
+    particles: Annotated[int, typer.Option(min=10, help="ABC-SMC particles")] = 200,
+    draws: Annotated[int, typer.Option(min=10, help="posterior-predictive runs scored")] = 200,
+    seed: Annotated[int, typer.Option(min=0, help="seed")] = 2018,
+    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 2,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
+    minutes: Annotated[float, typer.Option(min=0.1, help="wall-time budget of the calibration")] = 12.0,
+    out: Annotated[Path, typer.Option(help="folder for backtest.json and backtest.png")] = Path("results/backtest"),
+) -> None:
+    """Out-of-sample test: calibrate on data to UNTIL, project to 2020, score against what followed."""
+    from .calibration import backtest
+
+    cfg = backtest.default_config(
+        until=until, scale=scale, particles=particles, ppc_draws=draws, seed=seed, workers=workers, max_minutes=minutes
+    )
+    client = _client(scheduler)
+    try:
+        report = backtest.run_backtest(cfg, out, client=client, progress=_say())
+    finally:
+        if client is not None:
+            client.close()
+    typer.echo(backtest.format_report(report))
+    typer.echo(f"results: {out}/ (backtest.json, backtest.png)")
+
+
+@app.command("uncertainty")
+def uncertainty_cmd(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    params: Annotated[int, typer.Option(min=2, help="parameter draws")] = 30,
+    baselines: Annotated[int, typer.Option(min=2, help="2020-baseline draws per parameter draw")] = 4,
+    seeds: Annotated[int, typer.Option(min=2, help="runs per (parameter, baseline) pair")] = 4,
+    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 1.0,
+    seed: Annotated[int, typer.Option(min=0, help="master seed")] = DEFAULT_SEED,
+    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder [default: results/uncertainty/<scenario>]")] = None,
+) -> None:
+    """Split each headline outcome's variance into parameters, 2020 baseline and stochasticity."""
+    from .calibration.store import default_source
+    from .experiments import uncertainty as unc
+
+    try:
+        sc = load_scenario(scenario).scenario
+    except ScenarioError as exc:
+        fail(str(exc))
+    client = _client(scheduler)
+    try:
+        table = unc.run_uncertainty(
+            sc,
+            source=default_source(),
+            params=params,
+            baselines=baselines,
+            seeds=seeds,
+            scale=scale,
+            master=seed,
+            workers=workers,
+            client=client,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    out = out if out is not None else Path("results") / "uncertainty" / sc.name
+    meta = {"scenario": sc.name, "params": params, "baselines": baselines, "seeds": seeds, "scale": scale, "seed": seed}
+    unc.write_outputs(table, meta, out)
+    typer.echo(unc.format_table(table))
+    typer.echo(f"results: {out}/ (uncertainty.csv, uncertainty.json, uncertainty.png)")
 
 
 @app.command("sensitivity")
@@ -268,6 +377,7 @@ def sensitivity_cmd(
     inputs: Annotated[str | None, typer.Option(help="comma-separated inputs to vary [default: all]")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder [default: results/sensitivity/<scenario>]")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
 ) -> None:
     """Global sensitivity of the target-cluster outcomes to parameters and levers (SALib)."""
     from tqdm import tqdm
@@ -288,6 +398,7 @@ def sensitivity_cmd(
     total = sa.design_size(method, len(chosen), n, sobol_n, sobol_top)  # type: ignore[arg-type]
     out = out if out is not None else Path("results") / "sensitivity" / sc.name
     typer.echo(f"{method}: {total} design points x {runs_per_point} runs, scale {scale}, {workers} worker(s)", err=True)
+    client = _client(scheduler)
     with tqdm(total=total, unit="pt", disable=quiet or not sys.stderr.isatty(), leave=False) as bar:
         result = sa.run_sensitivity(
             sc,
@@ -301,7 +412,10 @@ def sensitivity_cmd(
             workers=workers,
             inputs=[i.name for i in chosen],
             progress=bar.update,
+            client=client,
         )
+    if client is not None:
+        client.close()
     try:
         sa.write_outputs(result, out)
     except OSError as exc:

@@ -9,8 +9,9 @@ named `lever.<name>` and given in the display unit of `LEVER_RANGES` (e.g. bn yu
 Outcomes at each design point are estimated from R replications that use the same seeds at
 every point (common random numbers, `SeedSequence(seed).spawn(R)`): P(each target cluster >=
 100 bn by the end year), mean end-year output per target cluster (bn yuan) and P(all four).
-Design points are evaluated in chunks of fixed size on a process pool; each point's result
-depends only on the point and the seeds, so the indices do not depend on the worker count.
+Design points are evaluated in chunks of fixed size on the one executor (model/executor.py: local
+processes, or a Dask cluster with `client`); each point's result depends only on the point and
+the seeds, so the indices do not depend on the worker count.
 
 With `method="both"`, Morris screens every input; Sobol then runs on the `sobol_top` inputs
 with the largest normalised Morris mu* (the rest stay at their nominal values).
@@ -19,11 +20,9 @@ with the largest normalised Morris mu* (the rest stay at their nominal values).
 from __future__ import annotations
 
 import math
-import multiprocessing
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +32,7 @@ import pandas as pd
 
 from ..analysis import threshold_yuan
 from ..ensemble import RunSettings, run_replication
+from ..executor import run_tasks
 from ..io import write_atomic, write_json
 from ..params import Params, default_params, param_specs
 from ..plots import save_figure
@@ -272,6 +272,7 @@ def evaluate_design(
     workers: int = 1,
     params: Params | None = None,
     progress: Callable[[int], None] | None = None,
+    client: Any = None,
 ) -> np.ndarray:
     """Outcomes (rows of X x outcomes) of a design; X's columns are the inputs `names`; inputs
     not in `names` keep the scenario's levers and `params` (default: the default parameters,
@@ -280,21 +281,13 @@ def evaluate_design(
     seeds = np.random.SeedSequence(seed).spawn(runs_per_point)
     points = [dict(zip(names, map(float, row), strict=True)) for row in X]
     chunks = [points[i : i + POINTS_PER_TASK] for i in range(0, len(points), POINTS_PER_TASK)]
-    results: list[np.ndarray] = []
-    if workers <= 1:
-        for c in chunks:
-            results.append(_evaluate_chunk(base, c, seeds, scale, params))
-            if progress:
-                progress(len(c))
-    else:
-        ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            n = len(chunks)
-            for res in pool.map(_evaluate_chunk, [base] * n, chunks, [seeds] * n, [scale] * n, [params] * n):
-                results.append(res)
-                if progress:
-                    progress(len(res))
-    return np.concatenate(results, axis=0)
+    results: dict[int, np.ndarray] = {}
+    tasks = [(base, c, seeds, scale, params) for c in chunks]
+    for i, res in run_tasks(_evaluate_chunk, tasks, workers=workers, client=client):
+        results[i] = res
+        if progress:
+            progress(len(res))
+    return np.concatenate([results[i] for i in range(len(chunks))], axis=0)
 
 
 # ---------------------------------------------------------------------- SALib wrappers
@@ -436,6 +429,7 @@ def run_sensitivity(
     workers: int = 1,
     inputs: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    client: Any = None,
 ) -> SensitivityResult:
     """Morris screening and/or Sobol indices of the target-cluster outcomes.
 
@@ -446,7 +440,14 @@ def run_sensitivity(
     outcomes = outcome_names(base.end_year)
     trajectories = n if n is not None else 10
     defaults = default_params()  # read once: every design point and worker uses the same values
-    common = {"runs_per_point": runs_per_point, "seed": seed, "scale": scale, "workers": workers, "progress": progress}
+    common = {
+        "runs_per_point": runs_per_point,
+        "seed": seed,
+        "scale": scale,
+        "workers": workers,
+        "progress": progress,
+        "client": client,
+    }
     common["params"] = defaults
     frames: list[pd.DataFrame] = []
     designs: dict[str, pd.DataFrame] = {}
@@ -560,61 +561,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------- charts for a report
-INPUT_LABELS: dict[str, str] = {
-    # market growth
-    "trend_auto": "market growth: vehicles",
-    "trend_industrial_internet": "market growth: industrial internet",
-    "trend_ngit": "market growth: new-gen IT",
-    "trend_biotech": "market growth: biotech",
-    "trend_xinchuang": "market growth: xinchuang",
-    "trend_robotics": "market growth: robotics",
-    "trend_other": "market growth: other industry",
-    "rest_of_economy_growth": "growth of the rest of the economy",
-    # firm growth and innovation
-    "sigma_ref": "volatility of small firms' growth",
-    "vol_size_beta": "how fast volatility falls with size",
-    "sigma_floor": "volatility of the largest firms",
-    "innovation_hazard": "innovation rate per firm",
-    "innovation_rd_elasticity": "innovation response to R&D",
-    "innovation_jump": "output gain per innovation",
-    "ecosystem_effect": "effect of an innovation centre",
-    "vp_effect": "effect of a technology vice-president",
-    "key_tech_effect": "effect of a key-technology item",
-    "certification_rate": "high-tech certification rate",
-    "decertification_rate": "high-tech certificate loss rate",
-    "rd_reward_elasticity": "R&D response to R&D rewards",
-    "rd_adjust_rate": "speed of R&D adjustment",
-    # entry and exit
-    "entry_rate": "start-up rate",
-    "agglomeration": "pull of a cluster's size on entry",
-    "entry_cost_elasticity": "entry response to land/rent/approval costs",
-    "fund_entry_elasticity": "entry response to venture money",
-    "startup_relative_size": "start-up size (x median firm)",
-    "startup_size_sigma": "spread of start-up sizes",
-    "anchor_output_per_yuan": "anchor project output per yuan invested",
-    "anchor_ramp_quarters": "anchor project ramp-up time",
-    "margin_sd": "spread of firms' profit margins",
-    "startup_margin_penalty": "start-ups' early losses",
-    "min_viable_output": "smallest viable firm",
-    # finance
-    "loan_to_output": "bank debt per yuan of output",
-    "interest_rate": "loan interest rate",
-    "capital_intensity": "investment per yuan of added output",
-    "credit_rate_elasticity": "credit response to interest subsidies",
-    # talent
-    "talent_inflow": "talent arriving on its own",
-    "talent_outflow": "talent leaving",
-    "vacancy_pull": "pull of vacancies on talent",
-    "services_effect": "retention effect of housing and schools",
-    "training_premium": "productivity gain per skill level",
-    "talent_constraint": "how hard a talent shortage binds",
-    "talent_subsidy_scale": "talent subsidy that doubles inflow",
-    "excess_unemployed_exit": "departure of unemployed talent",
-    # demand
-    "scenario_capture": "share of scenario spending won locally",
-    "demand_per_road_km": "demand per self-driving road-km",
-    "rent_per_worker": "rent per worker",
-    # levers (policy)
+LEVER_LABELS: dict[str, str] = {
     "lever.special_funds_bn": "special funds, bn yuan/yr (lever)",
     "lever.anchor_projects_per_target": "anchor projects/yr per target cluster (lever)",
     "lever.anchor_investment_bn": "investment per anchor project (lever)",
@@ -627,7 +574,9 @@ INPUT_LABELS: dict[str, str] = {
     "lever.rd_reward_rate": "R&D reward rate (lever)",
     "lever.road_km": "self-driving road-km (lever)",
 }
-"""Names a planner reads, by input; a new input without one shows its code name."""
+INPUT_LABELS: dict[str, str] = {**{n: s.label for n, s in param_specs().items()}, **LEVER_LABELS}
+"""Plain-word name of every input a planner reads: parameters' labels from parameters.yaml,
+the levers' here."""
 TARGET_NAMES = {"ngit": "new-gen IT", "biotech": "biotech", "xinchuang": "xinchuang", "robotics": "robotics"}
 
 

@@ -1,0 +1,207 @@
+"""Where the uncertainty of a projection comes from (`etown uncertainty SCENARIO.yaml`).
+
+A nested design splits the ensemble variance of each headline outcome into three sources:
+
+  parameters   behavioural parameters (a posterior draw of the calibrated ones, prior draws of
+               the rest: store.default_source());
+  baseline     the 2020 sector outputs drawn from their published ranges;
+  stochastic   the run's own randomness: yearly sector shocks, the known pipeline's draws and
+               every random draw of the model (firm growth, entry, projects, talent ...).
+
+P parameter draws; for each, B baseline draws; for each pair, S seeds of the rest (P x B x S
+runs). Each run's inputs are assembled from three seeds (inputs.py streams: `params` and
+`scenario_params` from the parameter seed, `baseline` from the baseline seed, `shocks`,
+`pipeline` and the model's streams from the run seed). Balanced nested random-effects ANOVA
+(e.g. Searle, Casella and McCulloch 1992, ch. 5) gives the components:
+
+  sigma2_stochastic = MS_within;  sigma2_baseline = (MS_baseline - MS_within) / S;
+  sigma2_parameters = (MS_parameters - MS_baseline) / (B S)   (negative estimates set to 0),
+
+reported as shares of their sum. For the probabilities of crossing 100 bn, the outcome is the
+indicator of crossing: its variance p(1-p) is split the same way (the parameter share is then
+the share due to Var_theta[P(cross | theta)]). Runs go through the one executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import threshold_yuan
+from ..cluster_model import ClusterModel
+from ..executor import run_tasks
+from ..inputs import SHOCK_HORIZON, ParamSource, RunInputs, draw_pipeline, input_streams
+from ..io import write_json
+from ..mechanisms.demand import sector_shocks
+from ..params import apply_uncertainties
+from ..plots import save_figure
+from ..population import StartState
+from ..scenario import Scenario
+from ..sectors import SECTOR_INDEX, TARGET_SECTORS
+
+SOURCES = ("parameters", "baseline", "stochastic")
+BN = 1e9
+
+
+def run_seeds(master: int, i: int, j: int, k: int) -> tuple[np.random.SeedSequence, ...]:
+    """Parameter seed (i), baseline seed (i, j) and run seed (i, j, k) of one cell."""
+    return (
+        np.random.SeedSequence(master, spawn_key=(0, i)),
+        np.random.SeedSequence(master, spawn_key=(1, i, j)),
+        np.random.SeedSequence(master, spawn_key=(2, i, j, k)),
+    )
+
+
+def nested_inputs(
+    scenario: Scenario,
+    source: ParamSource,
+    pseed: np.random.SeedSequence,
+    bseed: np.random.SeedSequence,
+    sseed: np.random.SeedSequence,
+) -> RunInputs:
+    """A run's inputs with parameters from `pseed`, 2020 outputs from `bseed` and the shocks
+    and pipeline from `sseed` (draws as in inputs.draw_inputs)."""
+    sp, sb, ss = input_streams(pseed), input_streams(bseed), input_streams(sseed)
+    unc = scenario.uncertainties
+    params = apply_uncertainties(source.draw(sp["params"]), unc.parameters, sp["scenario_params"])
+    start = StartState.from_facts(scenario.start_year)
+    sampled = start.with_sampled_outputs(sb["baseline"])
+    if unc.sample_baseline_ranges:
+        start = sampled
+    shocks = sector_shocks(ss["shocks"], SHOCK_HORIZON, params.shock_sd(), params.shock_common_share)
+    if not unc.sector_shocks:
+        shocks = np.zeros_like(shocks)
+    pipeline, draws = draw_pipeline(ss["pipeline"], start.year)
+    return RunInputs(params, start, shocks, pipeline, draws)
+
+
+def outcome_names(end_year: int) -> list[str]:
+    return (
+        [f"p_100bn:{s}" for s in TARGET_SECTORS]
+        + ["p_all_four"]
+        + [f"output_{end_year}_bn:{s}" for s in TARGET_SECTORS]
+        + [f"gdp_{end_year}_bn", f"industrial_output_{end_year}_bn"]
+    )
+
+
+def run_cell(
+    scenario: Scenario, source: ParamSource, master: int, i: int, j: int, ks: list[int], scale: float
+) -> list[list[float]]:
+    """Outcomes of runs (i, j, k) for k in ks."""
+    thr = threshold_yuan()
+    idx = [SECTOR_INDEX[s] for s in TARGET_SECTORS]
+    rows = []
+    for k in ks:
+        pseed, bseed, sseed = run_seeds(master, i, j, k)
+        inputs = nested_inputs(scenario, source, pseed, bseed, sseed)
+        rec = ClusterModel(scenario, inputs=inputs, rng=sseed, scale=scale).run()
+        out = rec.sector_output[:, idx]
+        hit = (out[1:] >= thr).any(axis=0).astype(float)
+        z = rec.zone
+        rows.append(
+            [
+                *hit,
+                float(hit.all()),
+                *(out[-1] / BN),
+                float(z["gdp"][-1] / BN),
+                float(z["industrial_output"][-1] / BN),
+            ]
+        )
+    return rows
+
+
+def decompose(y: np.ndarray) -> dict[str, float]:
+    """Nested ANOVA components of y[P, B, S] (see module doc): variances and shares."""
+    P, B, S = y.shape
+    m_i = y.mean(axis=(1, 2))
+    m_ij = y.mean(axis=2)
+    grand = y.mean()
+    ms_p = B * S * np.sum((m_i - grand) ** 2) / max(P - 1, 1)
+    ms_b = S * np.sum((m_ij - m_i[:, None]) ** 2) / max(P * (B - 1), 1)
+    ms_s = np.sum((y - m_ij[:, :, None]) ** 2) / max(P * B * (S - 1), 1)
+    comp = {
+        "parameters": max((ms_p - ms_b) / (B * S), 0.0),
+        "baseline": max((ms_b - ms_s) / S, 0.0),
+        "stochastic": float(ms_s),
+    }
+    total = sum(comp.values())
+    out: dict[str, float] = {"mean": float(grand), "variance": float(y.var(ddof=1)), "sum_components": float(total)}
+    for k, v in comp.items():
+        out[f"var_{k}"] = float(v)
+        out[f"share_{k}"] = float(v / total) if total > 0 else float("nan")
+    return out
+
+
+def run_uncertainty(
+    scenario: Scenario,
+    *,
+    source: ParamSource,
+    params: int = 30,
+    baselines: int = 4,
+    seeds: int = 4,
+    scale: float = 1.0,
+    master: int = 20210201,
+    workers: int = 1,
+    client: Any = None,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Variance components of each outcome (rows): mean, variance, var_/share_ per source."""
+    tasks = [
+        (scenario, source, master, i, j, list(range(seeds)), scale) for i in range(params) for j in range(baselines)
+    ]
+    names = outcome_names(scenario.end_year)
+    y = np.empty((params, baselines, seeds, len(names)))
+    for t, res in run_tasks(run_cell, tasks, workers=workers, client=client):
+        i, j = divmod(t, baselines)
+        y[i, j] = np.asarray(res)
+        if progress:
+            progress(seeds)
+    rows = [{"outcome": n, **decompose(y[..., c])} for c, n in enumerate(names)]
+    return pd.DataFrame(rows)
+
+
+def format_table(table: pd.DataFrame) -> str:
+    lines = [f"{'outcome':34s} {'mean':>9s} {'sd':>8s} {'parameters':>11s} {'baseline':>9s} {'stochastic':>11s}"]
+    for r in table.itertuples():
+        lines.append(
+            f"{r.outcome:34s} {r.mean:9.3f} {np.sqrt(r.variance):8.3f} {r.share_parameters:11.2f} "
+            f"{r.share_baseline:9.2f} {r.share_stochastic:11.2f}"
+        )
+    return "\n".join(lines)
+
+
+def figure(table: pd.DataFrame, title: str) -> Any:
+    """Stacked bars: the share of each outcome's ensemble variance from each source."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 0.4 * len(table) + 1.4), layout="constrained")
+    ax = fig.subplots()
+    left = np.zeros(len(table))
+    colors = {"parameters": "tab:blue", "baseline": "tab:orange", "stochastic": "tab:gray"}
+    y = np.arange(len(table))
+    for src in SOURCES:
+        v = table[f"share_{src}"].fillna(0).to_numpy()
+        ax.barh(y, v, left=left, color=colors[src], label=src)
+        left += v
+    ax.set_yticks(y, table["outcome"], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of ensemble variance")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def write_outputs(table: pd.DataFrame, meta: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "uncertainty.csv", index=False, float_format="%.6g")
+    write_json(out / "uncertainty.json", {**meta, "components": table.to_dict(orient="records")})
+    title = (
+        f"{meta['scenario']}: variance split, {meta['params']} x {meta['baselines']} x {meta['seeds']} runs, "
+        f"scale {meta['scale']}"
+    )
+    save_figure(figure(table, title), out / "uncertainty.png")
