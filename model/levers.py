@@ -649,9 +649,9 @@ class PolicySystem(Section):
             plausible=(0, 0.5),
             channel="reward per yuan of R&D-spending growth: firms raise R&D, which raises the innovation hazard",
             mechanism="mechanisms/innovation.py",
-            moves="R&D spending, innovations",
+            moves="R&D intensity, innovations",
             alternative=0.0,
-            metric="rd_spending",
+            metric="rd_intensity",
         ),
     ] = Field(0.1, description="reward per yuan of R&D-spending increase")
     talent_subsidy_per_person_yuan: Annotated[

@@ -60,6 +60,7 @@ ZONE_METRICS = (
     "talent_outflow",
     "skill_level",
     "rd_spending",
+    "rd_intensity",
     "debt",
     "credit_limit",
     "constrained_share",
@@ -74,6 +75,7 @@ projects_won, projects_started (count); project_investment (yuan won); projects_
 (won, waiting for approval or land at year end); procurement (extra
 scenario demand over 2020, yuan/yr); talent_inflow, talent_outflow (persons in the year);
 skill_level (mean skill level of the pool, 1-3); rd_spending (yuan/yr run rate at year end);
+rd_intensity (R&D spending / output of the zone's firms at year end);
 debt, credit_limit (yuan at year end: debt and what banks would lend);
 constrained_share (share of firm-quarters whose planned investment was
 not fully financed); paid_<instrument> (yuan paid in the year)."""
@@ -84,6 +86,7 @@ STOCKS = {
     "talent_persons",
     "skill_level",
     "rd_spending",
+    "rd_intensity",
     "debt",
     "credit_limit",
     "projects_waiting",
@@ -143,6 +146,7 @@ def record_year(m: ClusterModel, i: int, output: np.ndarray) -> None:
     z["high_tech_firms"][i] = np.count_nonzero(f.high_tech[rows]) / m.scale
     z["talent_persons"][i] = m.talent_pool().sum()
     z["rd_spending"][i] = float((f.rd_intensity[rows] * f.output[rows]).sum())
+    z["rd_intensity"][i] = z["rd_spending"][i] / max(float(f.output[rows].sum()), 1.0)
     z["debt"][i] = float(f.debt[rows].sum())
     z["credit_limit"][i] = float(m.rules.limit.sum())
     pl = m.project_office.pipeline

@@ -156,7 +156,7 @@ def test_synthetic_recovery_narrows_the_informed_parameter() -> None:
     cal = calibrate(cfg, tg)
     table = recovery_table(truth, cal)
     row = table.set_index("parameter").loc["entry_rate"]
-    assert row.truth_in_90 and row.width_ratio < 0.9
+    assert row.truth_in_90 and row.width_ratio < 0.95
     assert len(cal.draws) == 20 and all(set(d) == set(truth) for d in cal.draws)
     assert len(cal.smc.generations) >= 2 and not cal.ppc.empty
 

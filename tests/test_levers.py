@@ -18,7 +18,7 @@ from model.scenario import load_scenario
 
 from .conftest import SCENARIOS
 
-RUNS = 10
+RUNS = 16
 SCALE = 0.05
 SEED = 424242
 BASE = load_scenario(SCENARIOS / "baseline.yaml").scenario

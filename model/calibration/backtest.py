@@ -52,7 +52,7 @@ def naive_reference(until: int = 2018) -> dict[str, dict[str, Any]]:
     g_nat = _mean_series(ind, until)
     firms = {int(y): float(n["value"]) for y, n in z["firms"].items() if not n.get("interpolated")}
     f_years = sorted(y for y in firms if y <= until)
-    f0, f1 = f_years[0], f_years[-1]
+    f0, f1 = f_years[-2], f_years[-1]  # the last two published counts (2014 and 2018 for until=2018)
     g_firms = (firms[f1] / firms[f0]) ** (1 / (f1 - f0)) - 1
     ht = {int(y): float(n["value"]) for y, n in z["high_tech_firms"].items()}
     g_ht = ht[2015] / ht[2014] - 1
