@@ -229,16 +229,17 @@ class Clusters(Section):
         ),
     ] = Field(
         default_factory=lambda: {
-            "auto": 0.6,
-            "industrial_internet": 0.0,
-            "ngit": 1.0,
-            "biotech": 1.0,
-            "xinchuang": 0.6,
-            "robotics": 0.6,
-            "other": 0.0,
+            "auto": 1.0,
+            "industrial_internet": 0.5,
+            "ngit": 2.0,
+            "biotech": 2.0,
+            "xinchuang": 1.0,
+            "robotics": 1.5,
+            "other": 1.0,
         },
         description="major-project leads (fab, plant, drug factory) the zone pursues a year, per sector; "
-        "2020: about 4 a year over the target sectors and auto (assumption: the zone's usual pace)",
+        "2020: 9 a year (assumption: with the default win probability and sizes, ~25 bn yuan of projects a year, "
+        "a quarter to a third of the zone's fixed-asset investment, 56 bn a year in 2011-2015, zone_facts)",
     )
     anchor_investment_yuan: Annotated[
         Num,
@@ -550,12 +551,12 @@ def _fmt_shares(shares: tuple[float, ...]) -> str:
 
 
 BASELINE_SHARES = {
-    "guidance_equity": 0.59,
+    "guidance_equity": 0.49,
     "loan_interest": 0.10,
     "rent": 0.05,
     "rd_reward": 0.06,
     "talent": 0.05,
-    "project_support": 0.15,
+    "project_support": 0.25,
 }
 """2020 split of the special funds over instruments. Assumption: the zone does not publish it
 (the article lists guidance funds, loan-interest subsidies, rent subsidies, rewards and support);
