@@ -84,3 +84,27 @@ def test_lever_docs_are_generated_from_the_declarations() -> None:
     assert doc.read_text() == format_lever_table(markdown=True) + "\n", (
         "regenerate: etown levers --markdown > docs/levers.md"
     )
+
+
+def test_effects_command_writes_the_table(tmp_path) -> None:
+    """etown effects by measure on a tiny configuration: one block per measure (the measure the
+    scenario changed moves back to 2020), a CSV and JSON; a bad --by is one line, exit 2."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from model.cli import app
+
+    out = tmp_path / "fx"
+    args = ["effects", str(SCENARIOS / "measure4_talent.yaml"), "--by", "measure", "--runs", "3"]
+    result = CliRunner().invoke(app, [*args, "--scale", "0.02", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "effects.json").read_text())
+    variants = {r["variant"] for r in report["effects"]}
+    assert len(variants) == 5 and all(v.startswith("measure ") for v in variants)
+    rows = [r for r in report["effects"] if r["variant"].startswith("measure 4")]
+    assert "talent.programme_persons_per_year 5000 -> 2000" in rows[0]["change"]  # moved back to 2020
+    assert {r["cluster"] for r in rows} == {"ngit", "biotech", "xinchuang", "robotics"}
+    assert "measure 4" in result.stdout and (out / "effects.csv").stat().st_size > 0
+    bad = CliRunner().invoke(app, ["effects", str(SCENARIOS / "baseline.yaml"), "--by", "sector"])
+    assert bad.exit_code == 2 and "--by: must be lever or measure" in bad.stderr
