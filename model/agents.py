@@ -53,16 +53,28 @@ class _RowAgent(mesa.Agent):
     def remove(self) -> None:
         """Remove the agent from the model (as `mesa.Agent.remove`, with a fast path when
         nothing observes agent removals)."""
-        model = self.model
-        if (
-            self._datasets
-            or model._batch_context is not None
-            or model._has_subscribers("agents", ModelSignals.AGENT_REMOVED)
-        ):
-            super().remove()
-            return
-        model._agents_by_type[type(self)]._agents.pop(self, None)
-        model._all_agents._agents.pop(self, None)
+        remove_agents(self.model, [self])
+
+
+def remove_agents(model: mesa.Model, agents: list[_RowAgent]) -> None:
+    """Remove agents from the model, as calling `remove()` on each (Mesa's own removal whenever
+    something observes removals, else dropping them from the model's agent sets in one pass)."""
+    if not agents:
+        return
+    cls = type(agents[0])
+    if (
+        cls._datasets
+        or model._batch_context is not None
+        or model._has_subscribers("agents", ModelSignals.AGENT_REMOVED)
+    ):
+        for a in agents:
+            mesa.Agent.remove(a)
+        return
+    by_type = model._agents_by_type[cls]._agents
+    everyone = model._all_agents._agents
+    for a in agents:
+        by_type.pop(a, None)
+        everyone.pop(a, None)
 
 
 class Firm(_RowAgent):

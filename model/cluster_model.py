@@ -310,10 +310,11 @@ class ClusterModel(mesa.Model):
         sector = f.sector[rows]
         out = f.output[rows]
         targeted = eff.targeted[sector]
+        cash = f.cash[rows]  # written back once at the end
         # loan-interest subsidies: the subsidy's share of interest on targeted firms' debt
         claims = funding.interest_claims(f.debt[rows], self.bank.rate, eff.interest_subsidy_share, targeted, self.dt)
         paid = gov.pay(year_i, "loan_interest", budgets[idx("loan_interest")], claims, sector)
-        f.cash[rows] += funding.effective_share(paid, p.deadweight_interest)
+        cash += funding.effective_share(paid, p.deadweight_interest)
         owed = np.bincount(sector, weights=claims / max(eff.interest_subsidy_share, 1e-12), minlength=N_SECTORS)
         with np.errstate(divide="ignore", invalid="ignore"):
             fb.interest_coverage = np.where(
@@ -327,17 +328,18 @@ class ClusterModel(mesa.Model):
         )
         claims = funding.rent_claims(workers, p.rent_per_worker, eff.rent_subsidy_share, small, self.dt)
         paid = gov.pay(year_i, "rent", budgets[idx("rent")], claims, sector)
-        f.cash[rows] += funding.effective_share(paid, p.deadweight_rent)
+        cash += funding.effective_share(paid, p.deadweight_rent)
         # R&D-growth rewards, once a year on the increase of a firm's R&D spending over last year
         if self.quarter % self.steps_per_year == 0:
             claims = funding.rd_reward_claims(
                 eff.rd_reward_rate, f.rd_year[rows], f.rd_last_year[rows], targeted & (f.rd_last_year[rows] > 0)
             )
             paid = gov.pay(year_i, "rd_reward", eff.budgets[idx("rd_reward")], claims, sector)
-            f.cash[rows] += funding.effective_share(paid, p.deadweight_rd_reward)
+            cash += funding.effective_share(paid, p.deadweight_rd_reward)
             fb.rd_payout_ratio = float(paid.sum() / claims.sum()) if claims.sum() > 0 else 1.0
             f.rd_last_year[rows] = f.rd_year[rows]
             f.rd_year[rows] = 0.0
+        f.cash[rows] = cash
         # guidance-fund equity (with private co-investment) for start-ups and scale-ups
         fund = self.guidance_fund
         candidates = (f.age[rows] < 3 * STARTUP_QUARTERS) & ~f.anchor[rows] & targeted
@@ -363,8 +365,7 @@ class ClusterModel(mesa.Model):
         f.remove(gone)
         f.output[gone] = 0.0
         agents = self.firm_agents
-        for r in gone.tolist():
-            agents[r].remove()
+        ag.remove_agents(self, [agents[r] for r in gone.tolist()])
         self.tally["exits"] += gone.size
 
     def _major_projects(self, year_i: int, eff: YearPolicy, budgets: np.ndarray) -> None:
@@ -475,8 +476,7 @@ class ClusterModel(mesa.Model):
         c.remove(gone)
         self.tally["talent_outflow"] += float(c.persons[gone].sum())
         agents = self.cohort_agents
-        for r in gone.tolist():
-            agents[r].remove()
+        ag.remove_agents(self, [agents[r] for r in gone.tolist()])
         # arrivals: whole cohorts once enough persons have come
         self._talent_carry += arrivals
         n_new = np.floor(self._talent_carry / self.persons_per_agent).astype(int)
