@@ -264,7 +264,7 @@ class ClusterModel(mesa.Model):
         if (self.quarter - 1) % self.steps_per_year == 0:
             self._apply_dated_shocks(year)
         budgets = eff.budgets * self.dt
-        drift = np.log1p(self.params.trend()) + self.inputs.shock(year)
+        drift = np.log1p(self.params.trend()) + self.params.zone_share_gain + self.inputs.shock(year)
         totals = self.sector_output()
         shift = demand_growth(eff.scenario_demand, self.feedback.scenario_demand, totals) + reallocation_growth(
             self.feedback.exit_output, totals, self.params.exit_capture

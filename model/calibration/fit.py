@@ -66,6 +66,7 @@ CALIBRATED = (
     # grew 11.8% a year against 6-10% in the national sector series) runs through them
     "project_win_prob",
     "project_turnover_mult",
+    "zone_share_gain",
 )
 """Parameters given a posterior: those the screening (docs/calibration.md) finds the 2015-2020
 moments sensitive to, beyond their noise. The others are drawn from their priors on every
