@@ -30,7 +30,7 @@ from .mechanisms import entry_exit, funding, innovation, projects, talent
 from .mechanisms.demand import demand_growth, reallocation_growth
 from .params import Params, population_assumptions, sector_assumptions
 from .policy import YearPolicy, policy_path, services_2020, talent_subsidy_2020
-from .population import StartState, initial_firms, margins
+from .population import StartState, initial_firms, margins, sector_counts
 from .records import ZONE_METRICS, RunRecord, new_record, new_tally, record_year
 from .scenario import Scenario
 from .sectors import N_SECTORS, SECTOR_INDEX
@@ -158,9 +158,24 @@ class ClusterModel(mesa.Model):
         margin = f.margin[rows] - self.params.startup_margin_penalty * young
         limit = self.bank.limit(f.output[rows], margin, f.rd_intensity[rows], self.bank.rate)
         f.debt[rows] = np.minimum(f.debt[rows], limit)
-        self.base_firm_counts = np.bincount(cols["sector"], minlength=N_SECTORS).astype(float)
+        # the agglomeration reference: each sector's output and firm count at the end of 2020 in
+        # the data (central values), whatever year the run starts in, so that crowding carries
+        # over from the history into the projection instead of resetting at its start
+        ref = StartState.from_facts(2020)
+        self.ref_firm_counts = sector_counts(ref, self.scale).astype(float)
+        self.ref_sector_output = ref.sector_output
+        # firms already losing money at the start are at random points of their decline, as in a
+        # population that has been running (so exits start at their usual pace): a share of the
+        # way through burning their cash, or, past it, some quarters into their distress
+        losing = margin < 0
+        rows_l = rows[losing]
+        burn = f.cash[rows_l] / (-margin[losing] * f.output[rows_l] * self.dt)  # quarters of cash left at most
+        patience = max(self.params.distress_quarters, 1.0)
+        phase = self.streams["population"].random(rows_l.size) * (burn + patience)
+        burning = phase < burn
+        f.cash[rows_l] = np.where(burning, f.cash[rows_l] * (1.0 - phase / np.maximum(burn, 1e-9)), 0.0)
+        f.distress[rows_l] = np.where(burning, 0, np.floor(phase - burn)).astype(np.int16)
         self.median_firm_output = np.array([np.median(cols["output"][cols["sector"] == i]) for i in range(N_SECTORS)])
-        self.base_sector_output = self.start.sector_output.copy()
 
     def _build_talent(self) -> None:
         slack = self.pop["slack_share"]
@@ -399,8 +414,8 @@ class ClusterModel(mesa.Model):
         expected = entry_exit.expected_entrants(
             firms_now,
             p.entry_rate,
-            self.sector_output() / self.base_sector_output,
-            firms_now / self.base_firm_counts,
+            self.sector_output() / self.ref_sector_output,
+            firms_now / self.ref_firm_counts,
             p.agglomeration,
             eff.entry_factor,
             self.dt,

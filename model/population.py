@@ -123,6 +123,15 @@ def margins(
     return sector_margin[sector] + spread * rng.standard_normal(sector.size)
 
 
+def sector_counts(start: StartState, scale: float) -> np.ndarray:
+    """Firms per sector in a start population at `scale`: the start count split by the sectors'
+    firm shares, at least one besides each sector's known firms."""
+    from .params import sector_assumptions
+
+    known = np.bincount([s for s, _ in start.known_firms], minlength=len(SECTOR_IDS))
+    return firm_counts(round(start.firms * scale), sector_assumptions()["firm_share"], known + 1)
+
+
 def initial_firms(
     rng: np.random.Generator, start: StartState, params: Any, scale: float, ht_threshold: Any
 ) -> dict[str, np.ndarray]:
@@ -137,10 +146,12 @@ def initial_firms(
     """
     from .params import population_assumptions, sector_assumptions
 
-    pop, sa = population_assumptions(), sector_assumptions()
+    sa = sector_assumptions()
+
+    pop = population_assumptions()
     size_unit = 1.0 / scale
     known = [[o for (s, o) in start.known_firms if s == i] for i in range(len(SECTOR_IDS))]
-    counts = firm_counts(round(start.firms * scale), sa["firm_share"], np.array([len(k) + 1 for k in known]))
+    counts = sector_counts(start, scale)
     sector = np.repeat(np.arange(len(SECTOR_IDS), dtype=np.int8), counts)
     output = np.concatenate(
         [

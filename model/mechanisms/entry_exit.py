@@ -60,8 +60,9 @@ def expected_entrants(
 
     firms: current firm count per sector (entry compounds with the population, as the zone's
     firm count did: 8,890 in 2014 to over 30,000 in 2020); entry_rate: gross entry per year as
-    a share of it at start-year conditions; output_ratio, firm_ratio: sector output and firm
-    count relative to the start year. Entry per incumbent rises with output per firm
+    a share of it at the reference conditions; output_ratio, firm_ratio: sector output and firm
+    count relative to the reference (the end of 2020 in the data, for history and projection
+    runs alike). Entry per incumbent rises with output per firm
     (output_ratio / firm_ratio) ** agglomeration: a growing market draws entrants, a crowded one
     deters them. policy_factor: policy_entry_factor. Capped at MAX_ENTRY_PER_YEAR x firms a year.
     """
