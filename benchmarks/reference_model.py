@@ -217,7 +217,8 @@ class PerAgentRules:
             b = sd / SQRT2
             lg = k.drift[s] * k.dt + math.log1p(-b * b) + sd * k.rng.laplace(0.0, 1.0 / SQRT2) + k.shift[s]
         # the bank's limit: collateral (tangible assets) and serviceable cash flow
-        margin = c.margin[r] - (k.penalty if c.age[r] < STARTUP_QUARTERS else 0.0) - (rd - c.base_rd[r])
+        young = c.age[r] < STARTUP_QUARTERS and not c.anchor[r]
+        margin = c.margin[r] - (k.penalty if young else 0.0) - (rd - c.base_rd[r])
         tangible = 1.0 - min(max(k.intangible * rd, 0.0), 0.9)
         limit = min(
             k.ltv * tangible * k.capital * out,
@@ -291,7 +292,7 @@ class PerAgentRules:
     def _settle_firm(a: Firm, c: SimpleNamespace, k: SimpleNamespace) -> None:
         r = a.row
         out = c.output[r]
-        young = c.age[r] < STARTUP_QUARTERS
+        young = c.age[r] < STARTUP_QUARTERS and not c.anchor[r]
         margin = c.margin[r] - (k.penalty if young else 0.0) - (c.rd_intensity[r] - c.base_rd[r])
         limit, debt = c.limit[r], c.debt[r]
         # interest on all debt at the bank's rate (subsidies came as cash); debt above the limit is called in

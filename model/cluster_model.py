@@ -154,7 +154,7 @@ class ClusterModel(mesa.Model):
         rows = self._add_firms(**cols)
         f = self.firms
         # start debt within what banks lend (at the unsubsidised rate)
-        young = startup(f.age[rows])
+        young = startup(f.age[rows], f.anchor[rows])
         margin = f.margin[rows] - self.params.startup_margin_penalty * young
         limit = self.bank.limit(f.output[rows], margin, f.rd_intensity[rows], self.bank.rate)
         f.debt[rows] = np.minimum(f.debt[rows], limit)
@@ -336,7 +336,9 @@ class ClusterModel(mesa.Model):
                 owed > 0, np.bincount(sector, weights=paid, minlength=N_SECTORS) / owed, 0.0
             )
         # rent subsidies for small and young firms
-        small = (startup(f.age[rows]) | (out * self.scale < self.pop["small_firm_output_yuan"])) & targeted
+        small = (
+            startup(f.age[rows], f.anchor[rows]) | (out * self.scale < self.pop["small_firm_output_yuan"])
+        ) & targeted
         workers = np.zeros(rows.size)
         workers[small] = talent.labour_demand(
             out[small], self.output_per_worker[sector[small]], f.productivity[rows[small]]

@@ -28,9 +28,10 @@ STARTUP_QUARTERS = 12
 guidance-fund deals)."""
 
 
-def startup(age: np.ndarray) -> np.ndarray:
-    """Firms younger than STARTUP_QUARTERS."""
-    return age < STARTUP_QUARTERS
+def startup(age: np.ndarray, anchor: np.ndarray | bool = False) -> np.ndarray:
+    """Start-ups: firms younger than STARTUP_QUARTERS that are not known large firms or major
+    projects (those are backed by their parent or investor from the first day)."""
+    return (age < STARTUP_QUARTERS) & ~np.asarray(anchor, dtype=bool)
 
 
 def operating_margin(
@@ -98,7 +99,7 @@ class FirmRules:
         lg = growth.log_growth(drift[sector], sigma, shock, m.dt) + demand_shift[sector]
         ramping = f.ramp_left[rows] > 0
         lg[ramping] = 0.0
-        young = startup(f.age[rows])
+        young = startup(f.age[rows], f.anchor[rows])
         self.margin = margin = operating_margin(
             f.margin[rows], young, f.rd_intensity[rows], f.base_rd[rows], p.startup_margin_penalty
         )
@@ -136,7 +137,7 @@ class FirmRules:
         f, p = m.firms, m.params
         rows = f.live_rows()  # the rows of `grow` (funders pay in between, nobody enters or exits)
         out = f.output[rows]
-        young = startup(f.age[rows])
+        young = startup(f.age[rows], f.anchor[rows])
         margin = self.margin
         cash, debt = f.cash[rows], f.debt[rows]
         interest, principal = finance.debt_service(debt, self.limit, m.bank.rate, m.bank.amortisation, m.dt)

@@ -132,3 +132,15 @@ def test_known_large_firms_have_their_sector_margin(full: ClusterModel) -> None:
     anchors = np.flatnonzero(f.anchor)
     assert anchors.size >= 1
     np.testing.assert_allclose(f.margin[anchors], sector_assumptions()["margin"][f.sector[anchors]])
+
+
+def test_known_firms_and_major_projects_are_never_start_ups() -> None:
+    """Regression: Beijing Benz, drawn a young age, used to pay the start-up cash burn and could
+    die in a bad run; known firms and major projects are backed by their parents from day one."""
+    from model.firm_rules import startup
+
+    m = ClusterModel(CENTRAL, rng=3, scale=0.02)
+    f = m.firms
+    f.age[:] = 0
+    assert not startup(f.age, f.anchor)[f.anchor].any()
+    assert startup(f.age, f.anchor)[~f.anchor].all()
