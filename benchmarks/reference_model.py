@@ -158,6 +158,7 @@ class PerAgentRules:
         "rd_intensity",
         "base_rd",
         "margin",
+        "anchor",
         "ramp_left",
         "ramp_target",
     )
