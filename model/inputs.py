@@ -148,20 +148,35 @@ def draw_inputs(
     the default parameters, fixed); start: the start state (default: from the data file).
     """
     streams = input_streams(seed)
+    return compose_inputs(scenario, source, streams, streams, streams, start)
+
+
+def compose_inputs(
+    scenario: Any,
+    source: ParamSource | Params | None,
+    param_streams: dict[str, np.random.Generator],
+    baseline_streams: dict[str, np.random.Generator],
+    event_streams: dict[str, np.random.Generator],
+    start: StartState | None = None,
+) -> RunInputs:
+    """A run's inputs with its parameters drawn from `param_streams`, its 2020 outputs from
+    `baseline_streams` and its shocks and pipeline from `event_streams` (input_streams of one
+    seed each; one seed for all three is `draw_inputs`; different seeds nest the sources of
+    uncertainty, see experiments/uncertainty.py)."""
     unc = scenario.uncertainties
     if isinstance(source, Params):
         params = source
     elif source is None:
         params = default_params()
     else:
-        params = source.draw(streams["params"])
-    params = apply_uncertainties(params, unc.parameters, streams["scenario_params"])
+        params = source.draw(param_streams["params"])
+    params = apply_uncertainties(params, unc.parameters, param_streams["scenario_params"])
     start = start or StartState.from_facts(scenario.start_year)
-    sampled = start.with_sampled_outputs(streams["baseline"])  # drawn either way: same stream use
+    sampled = start.with_sampled_outputs(baseline_streams["baseline"])  # drawn either way: same stream use
     if unc.sample_baseline_ranges:
         start = sampled
-    shocks = sector_shocks(streams["shocks"], SHOCK_HORIZON, params.shock_sd(), params.shock_common_share)
+    shocks = sector_shocks(event_streams["shocks"], SHOCK_HORIZON, params.shock_sd(), params.shock_common_share)
     if not unc.sector_shocks:
         shocks = np.zeros_like(shocks)
-    pipeline, draws = draw_pipeline(streams["pipeline"], start.year)
+    pipeline, draws = draw_pipeline(event_streams["pipeline"], start.year)
     return RunInputs(params, start, shocks, pipeline, draws)

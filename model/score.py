@@ -153,6 +153,24 @@ def brier(prob: np.ndarray, outcome: np.ndarray) -> float:
     return float(np.mean((np.asarray(prob, float) - np.asarray(outcome, float)) ** 2))
 
 
+def band_scores(ensemble: np.ndarray, obs: float) -> dict[str, Any]:
+    """An observation against an ensemble: its p10/p25/p50/p75/p90, whether the observation lies
+    in the 50% and 80% bands, the ensemble CRPS and the absolute log error of the median."""
+    q10, q25, q50, q75, q90 = np.quantile(ensemble, [0.1, 0.25, 0.5, 0.75, 0.9])
+    return {
+        "observed": obs,
+        "p10": q10,
+        "p25": q25,
+        "p50": q50,
+        "p75": q75,
+        "p90": q90,
+        "inside_50": bool(q25 <= obs <= q75),
+        "inside_80": bool(q10 <= obs <= q90),
+        "crps": float(crps_ensemble(ensemble, obs)),
+        "abs_log_error": _abs_log_error(q50, obs),
+    }
+
+
 def _abs_log_error(pred: float, obs: float) -> float | None:
     return abs(math.log(pred / obs)) if pred > 0 and obs > 0 else None
 
@@ -271,22 +289,12 @@ def score_ensemble(results_dir: str | Path, observations: str | Path) -> dict[st
                 skipped.append(f"{name} {year}: outside the scored years {start + 1}-{end}")
                 continue
             ens = wide[year].to_numpy(dtype=float)
-            q10, q25, q50, q75, q90 = np.quantile(ens, [0.1, 0.25, 0.5, 0.75, 0.9])
             ref = None if growth is None else base * (1 + growth) ** (year - start)
             mrows.append(
                 {
                     "metric": name,
                     "year": year,
-                    "observed": y,
-                    "p10": q10,
-                    "p25": q25,
-                    "p50": q50,
-                    "p75": q75,
-                    "p90": q90,
-                    "inside_50": bool(q25 <= y <= q75),
-                    "inside_80": bool(q10 <= y <= q90),
-                    "crps": float(crps_ensemble(ens, y)),
-                    "abs_log_error": _abs_log_error(q50, y),
+                    **band_scores(ens, y),
                     "reference": ref,
                     "crps_reference": None if ref is None else abs(ref - y),
                     "abs_log_error_reference": None if ref is None else _abs_log_error(ref, y),

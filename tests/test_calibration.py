@@ -62,7 +62,8 @@ def test_sampled_2015_split_keeps_industrial_output_and_known_firm_shares() -> N
 def test_history_model_starts_at_end_2015_and_runs_to_2020() -> None:
     sc = history_scenario()
     assert (sc.start_year, sc.end_year) == (2015, 2020)
-    assert sc.policy.special_funds_yuan_per_year < fact("zone", "special_funds_plan_yuan_per_year")
+    assert sc.at(2016).policy.special_funds_yuan_per_year < fact("zone", "special_funds_plan_yuan_per_year")
+    assert sc.at(2020).policy.special_funds_yuan_per_year == fact("zone", "special_funds_plan_yuan_per_year")
     model = ClusterModel(sc, Params(), rng=3, scale=TINY, start=start_state_2015())
     z = model.record.zone
     assert z["industrial_output"][0] == pytest.approx(fact("zone", "industrial_output_yuan", 2015), rel=1e-6)

@@ -29,7 +29,7 @@ import pandas as pd
 from ..data import facts
 from ..io import write_json
 from ..plots import save_figure
-from ..score import crps_ensemble
+from ..score import band_scores, crps_ensemble
 from .fit import CalibConfig, calibrate, generations_table, posterior_table
 from .moments import END_YEAR, targets
 
@@ -100,22 +100,12 @@ def score_backtest(ppc: pd.DataFrame, until: int) -> tuple[list[dict[str, Any]],
         metric = t.name.rsplit("_", 1)[0]
         ens = ppc[t.name].to_numpy(dtype=float)
         ens = ens[np.isfinite(ens) & (ens > 0)]
-        q10, q25, q50, q75, q90 = np.quantile(ens, [0.1, 0.25, 0.5, 0.75, 0.9])
         y = t.observed
         row: dict[str, Any] = {
             "target": t.name,
             "year": t.year,
-            "observed": y,
-            "p10": q10,
-            "p25": q25,
-            "p50": q50,
-            "p75": q75,
-            "p90": q90,
-            "inside_50": bool(q25 <= y <= q75),
-            "inside_80": bool(q10 <= y <= q90),
-            "crps": float(crps_ensemble(ens, y)),
+            **band_scores(ens, y),
             "crps_log": float(crps_ensemble(np.log(ens), math.log(y))),
-            "abs_log_error": abs(math.log(q50 / y)),
         }
         if metric in naive and metric in SCORED:
             ref = _naive(naive[metric], t.year)

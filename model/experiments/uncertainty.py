@@ -34,12 +34,9 @@ import pandas as pd
 from ..analysis import threshold_yuan
 from ..cluster_model import ClusterModel
 from ..executor import run_tasks
-from ..inputs import SHOCK_HORIZON, ParamSource, RunInputs, draw_pipeline, input_streams
+from ..inputs import ParamSource, RunInputs, compose_inputs, input_streams
 from ..io import write_json
-from ..mechanisms.demand import sector_shocks
-from ..params import apply_uncertainties
 from ..plots import save_figure
-from ..population import StartState
 from ..scenario import Scenario
 from ..sectors import SECTOR_INDEX, TARGET_SECTORS
 
@@ -65,18 +62,7 @@ def nested_inputs(
 ) -> RunInputs:
     """A run's inputs with parameters from `pseed`, 2020 outputs from `bseed` and the shocks
     and pipeline from `sseed` (draws as in inputs.draw_inputs)."""
-    sp, sb, ss = input_streams(pseed), input_streams(bseed), input_streams(sseed)
-    unc = scenario.uncertainties
-    params = apply_uncertainties(source.draw(sp["params"]), unc.parameters, sp["scenario_params"])
-    start = StartState.from_facts(scenario.start_year)
-    sampled = start.with_sampled_outputs(sb["baseline"])
-    if unc.sample_baseline_ranges:
-        start = sampled
-    shocks = sector_shocks(ss["shocks"], SHOCK_HORIZON, params.shock_sd(), params.shock_common_share)
-    if not unc.sector_shocks:
-        shocks = np.zeros_like(shocks)
-    pipeline, draws = draw_pipeline(ss["pipeline"], start.year)
-    return RunInputs(params, start, shocks, pipeline, draws)
+    return compose_inputs(scenario, source, input_streams(pseed), input_streams(bseed), input_streams(sseed))
 
 
 def outcome_names(end_year: int) -> list[str]:
