@@ -9,7 +9,7 @@ PerAgentRules: every firm agent applies the rules to itself in scalar Python thr
   workers, and the extrapolated wall time of a 1,000-run ensemble on 2 cores.
 
 Run: `make bench` (or `.venv/bin/python benchmarks/bench_model.py [--runs N ...]`); about
-4 minutes on an idle 2-core machine (the reference takes ~20 CPU-s a run). Not part of the test suite.
+10 minutes on a busy 2-core machine (the reference takes ~35 CPU-s a run). Not part of the test suite.
 """
 
 from __future__ import annotations
