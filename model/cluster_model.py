@@ -294,7 +294,7 @@ class ClusterModel(mesa.Model):
         self._talent_step(year_i, eff, budgets)
         self.rules.certify(self, eff)
         f = self.firms
-        f.age[f.alive] += 1
+        f.age[:] += f.alive  # the living age a quarter (exited rows are never read)
         self._year_output += self.sector_output() * self.dt
         if self.quarter % self.steps_per_year == 0:
             record_year(self, year_i + 1, self._year_output)
