@@ -137,8 +137,9 @@ def test_abc_smc_recovers_a_known_posterior_and_does_not_depend_on_workers() -> 
 # ------------------------------------------------------------------------------ synthetic recovery
 def test_synthetic_recovery_narrows_the_informed_parameter() -> None:
     """Firm counts made by the model at a known entry rate: the posterior covers it and is
-    narrower than the prior; the other parameters are drawn from their priors throughout (so
-    they blur, but do not hide, the entry rate)."""
+    clearly narrower than the prior. The other parameters are held at their values (drawn from
+    their priors, the entry-side elasticities blur the firm counts so much that a tiny run
+    cannot narrow the entry rate reliably: width ratio 0.96 on CI)."""
     cfg = CalibConfig(
         names=("entry_rate",),
         scale=TINY,
@@ -149,15 +150,16 @@ def test_synthetic_recovery_narrows_the_informed_parameter() -> None:
         ppc_draws=10,
         sample_size=20,
         workers=1,
-        max_minutes=2.0,
+        max_minutes=10.0,
         seed=5,
+        prior_for_rest=False,
     )
     truth = {"entry_rate": 0.3}
     tg = [t for t in synthetic_targets(truth, cfg, seed=9, reps=3) if t.name.startswith("firms_")]
     cal = calibrate(cfg, tg)
     table = recovery_table(truth, cal)
     row = table.set_index("parameter").loc["entry_rate"]
-    assert row.truth_in_90 and row.width_ratio < 0.95
+    assert row.truth_in_90 and row.width_ratio < 0.8
     assert len(cal.draws) == 20 and all(set(d) == set(truth) for d in cal.draws)
     assert len(cal.smc.generations) >= 2 and not cal.ppc.empty
 

@@ -103,6 +103,7 @@ class CalibConfig:
     ppc_draws: int = 200  # posterior-predictive simulations for the fit table
     chunk: int = 4
     max_steps: int = 8  # most ABC-MCMC steps per generation
+    prior_for_rest: bool = True  # other parameters drawn from priors (False: held at their values)
 
 
 @dataclass(frozen=True)
@@ -112,17 +113,23 @@ class SimContext:
     names: tuple[str, ...]
     scale: float
     sample_split: bool = True
+    prior_for_rest: bool = True
 
 
 def simulate_chunk(ctx: SimContext, X: np.ndarray, seeds: Sequence[np.random.SeedSequence]) -> list[dict[str, float]]:
     """History moments of each row of X (calibrated values) with its seed; every other parameter
-    is drawn from its prior from the run's own stream. A failed run gives {} (distance inf)."""
+    is drawn from its prior from the run's own stream (held at its value without
+    `ctx.prior_for_rest`). A failed run gives {} (distance inf)."""
     out = []
     for x, seed in zip(X, seeds, strict=True):
         row = tuple(sorted(zip(ctx.names, map(float, x), strict=True)))
         try:
             run = run_history(
-                ParamSource(posterior=(row,), prior_for_rest=True), seed, ctx.scale, None, ctx.sample_split
+                ParamSource(posterior=(row,), prior_for_rest=ctx.prior_for_rest),
+                seed,
+                ctx.scale,
+                None,
+                ctx.sample_split,
             )
             out.append({k: float(v) for k, v in run_moments(run).items()})
         except (ValueError, FloatingPointError, ZeroDivisionError, np.linalg.LinAlgError):
@@ -162,7 +169,7 @@ def calibrate(
     names = tuple(cfg.names)
     priors = _priors(names)
     started = time.perf_counter()
-    ctx = SimContext(names, cfg.scale)
+    ctx = SimContext(names, cfg.scale, prior_for_rest=cfg.prior_for_rest)
     with local_pool(cfg.workers if client is None else 1) as pool:
         sim = Simulator(simulate_chunk, ctx, cfg.workers, client=client, pool=pool, chunk=cfg.chunk)
 
@@ -548,7 +555,7 @@ def synthetic_targets(
     names = tuple(truth)
     X = np.array([[truth[n] for n in names]] * reps)
     seeds = np.random.SeedSequence([seed, 99]).spawn(reps)
-    ms = simulate_chunk(SimContext(names, cfg.scale), X, seeds)
+    ms = simulate_chunk(SimContext(names, cfg.scale, prior_for_rest=cfg.prior_for_rest), X, seeds)
     out = []
     for t in tg if tg is not None else targets(cfg.until):
         if t.kind == "band":
