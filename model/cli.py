@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - typer built on click
 
 from .api import DEFAULT_SEED, run
 from .ensemble import STAGING_DIR, EnsembleError, Interrupted, Terminated, default_runs, stop_helper_processes
-from .io import write_json
+from .io import RESULT_DIGITS, write_json
 from .levers import format_effective_levers, format_lever_table, plausibility_warnings
 from .scenario import ScenarioError, load_scenario
 from .score import ObservationsError
@@ -440,7 +440,7 @@ def score_cmd(
         fail(str(exc))
     target = out if out is not None else results_dir / "score.json"
     try:
-        write_json(target, report)
+        write_json(target, report, digits=RESULT_DIGITS)
     except OSError as exc:
         fail(f"cannot write {target}: {exc}")
     typer.echo(format_score_table(report))

@@ -25,7 +25,7 @@ from scipy import stats
 from ..analysis import threshold_yuan
 from ..ensemble import RunSettings, run_replication
 from ..executor import run_tasks
-from ..io import write_atomic, write_json
+from ..io import RESULT_DIGITS, write_atomic, write_json
 from ..levers import BASELINE_LEVERS, BASELINE_SHARES, MEASURES, LeverSpec, Schedule, lever_specs
 from ..records import STOCKS
 from ..scenario import Scenario
@@ -281,4 +281,4 @@ def write_effects(result: EffectsResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "effects.csv", lambda p: result.table.to_csv(p, index=False))
     meta = {k: getattr(result, k) for k in ("scenario", "by", "runs", "seed", "scale")}
-    write_json(out / "effects.json", {**meta, "effects": result.table.to_dict(orient="records")})
+    write_json(out / "effects.json", {**meta, "effects": result.table.to_dict(orient="records")}, digits=RESULT_DIGITS)
