@@ -502,6 +502,64 @@ def effects_cmd(
     typer.echo(f"results: {out}/ (effects.csv, effects.json)")
 
 
+@app.command("compare")
+def compare_cmd(
+    scenarios: Annotated[
+        list[Path], typer.Argument(help="scenario YAML files (two or more; the same file twice is allowed)")
+    ],
+    baseline: Annotated[
+        str | None, typer.Option(help="scenario the others are compared with: its name or file [default: the first]")
+    ] = None,
+    runs: Annotated[int, typer.Option(min=2, help="paired replications per scenario")] = 100,
+    seed: Annotated[int, typer.Option(min=0, help="master seed (the same for every scenario)")] = DEFAULT_SEED,
+    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
+    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("results/compare"),
+    resume: Annotated[bool, typer.Option(help="finish an interrupted comparison in the same --out")] = False,
+    point_estimate: Annotated[bool, typer.Option("--point-estimate", help="calibrated point for every run")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Run scenarios with common random numbers; print and write P(>= 100 bn) and end-year output per
+    target cluster with paired differences to the baseline (compare.csv, compare.json, compare.png)."""
+    from .ensemble import check_settings
+    from .experiments.compare import labels, pick_baseline, run_compare, write_compare
+
+    if len(scenarios) < 2:
+        fail("SCENARIOS: give at least two scenario files (a file may be given twice)")
+    loaded = [load_scenario(p) for p in scenarios]
+    pick_baseline(loaded, labels(loaded), baseline)
+    check_settings(runs, seed, workers, _settings(scale))
+    say = _say()
+    try:
+        cmp = run_compare(
+            loaded,
+            out,
+            baseline=baseline,
+            runs=runs,
+            seed=seed,
+            scale=scale,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            point_estimate=point_estimate,
+            progress=not quiet and sys.stderr.isatty(),
+            command=shlex.join(["etown", *sys.argv[1:]]),
+            on_scenario=(lambda name: say(f"running {name}")) if say and not quiet else None,
+        )
+        write_compare(cmp, out)
+    except OSError as exc:
+        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+    typer.echo(cmp.format())
+    typer.echo(f"results: {out}/ (compare.csv, compare.json, compare.png; ensembles in {out}/scenarios/)")
+
+
+def _settings(scale: float):
+    from .ensemble import RunSettings
+
+    return RunSettings(scale=scale)
+
+
 @app.command("dashboard")
 def dashboard_cmd(
     scenario: Annotated[Path | None, typer.Argument(help="scenario YAML file [default: 2020 levers]")] = None,
