@@ -560,6 +560,24 @@ def _settings(scale: float):
     return RunSettings(scale=scale)
 
 
+@app.command("export")
+def export_cmd(
+    results_dir: Annotated[Path, typer.Argument(help="folder of a finished ensemble (summary.json)")],
+    format: Annotated[str, typer.Option("--format", help="csv (a folder of files) or xlsx (one workbook)")] = "csv",
+    out: Annotated[
+        Path | None, typer.Option(help="where [default: RESULTS_DIR/export/ or RESULTS_DIR/<scenario>.xlsx]")
+    ] = None,
+) -> None:
+    """Export a finished ensemble's tables (clusters, bands, runs, zone, inputs) to CSV or Excel."""
+    from .export import export
+
+    try:
+        target = export(results_dir, format, out)
+    except OSError as exc:
+        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+    typer.echo(f"exported: {target}")
+
+
 @app.command("dashboard")
 def dashboard_cmd(
     scenario: Annotated[Path | None, typer.Argument(help="scenario YAML file [default: 2020 levers]")] = None,
