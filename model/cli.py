@@ -560,6 +560,55 @@ def _settings(scale: float):
     return RunSettings(scale=scale)
 
 
+@app.command("discover")
+def discover_cmd(
+    levers_file: Annotated[
+        Path, typer.Argument(help="levers file: ranges to explore (scenarios/discovery/levers.yaml)")
+    ],
+    points: Annotated[
+        int | None, typer.Option(min=2, help="Latin-hypercube points [default: the file's, else 48]")
+    ] = None,
+    replications: Annotated[
+        int | None, typer.Option(min=1, help="runs per point [default: the file's, else 8]")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the design and the replications")] = DEFAULT_SEED,
+    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
+    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("results/discover"),
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Scenario discovery: Latin hypercube over lever ranges, PRIM boxes where all four target clusters
+    pass 100 bn with high probability (discover.md, discover.json, discover.csv, peeling.png)."""
+    from tqdm import tqdm
+
+    from .calibration.store import default_source
+    from .ensemble import RunSettings, check_settings, connect
+    from .experiments.discover import read_levers_file, require_prim, run_discovery, write_discovery
+
+    spec = read_levers_file(levers_file)
+    spec.points = points or spec.points
+    spec.replications = replications or spec.replications
+    check_settings(spec.replications, seed, workers, RunSettings(scale=scale))
+    require_prim()  # the discovery extra is installed (one line if not)
+    client = connect(scheduler) if scheduler else None
+    settings = RunSettings(scale=scale, param_source=default_source())
+    tasks = spec.points * -(-spec.replications // 4)
+    try:
+        with tqdm(total=tasks, unit="task", disable=quiet or not sys.stderr.isatty(), leave=False) as bar:
+            result = run_discovery(
+                spec, seed=seed, settings=settings, workers=workers, client=client, out=out, progress=bar.update
+            )
+        write_discovery(result, out)
+    except OSError as exc:
+        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+    finally:
+        if client is not None:
+            client.close()
+    typer.echo(result.format())
+    typer.echo(f"results: {out}/ (discover.md, discover.json, discover.csv, peeling.png)")
+
+
 @app.command("export")
 def export_cmd(
     results_dir: Annotated[Path, typer.Argument(help="folder of a finished ensemble (summary.json)")],
