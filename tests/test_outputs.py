@@ -97,9 +97,10 @@ def test_export_csv_and_xlsx(cut: api.EnsembleResult, tmp_path: Path) -> None:
         f"{n}.csv" for n in ("clusters", "output_bands", "zone_bands", "runs", "zone", "inputs")
     }
     clusters = pd.read_csv(csv_dir / "clusters.csv")
-    assert clusters.set_index("cluster").loc["ngit", "p_100bn_by_2025"] == cut.summary["clusters"]["ngit"][
-        "p_100bn_by_2025"
-    ]
+    assert (
+        clusters.set_index("cluster").loc["ngit", "p_100bn_by_2025"]
+        == cut.summary["clusters"]["ngit"]["p_100bn_by_2025"]
+    )
     runs = pd.read_csv(csv_dir / "runs.csv")
     assert len(runs) == 3 * 6 and "output_bn.biotech" in runs
     xlsx = tmp_path / "cut.xlsx"
