@@ -52,7 +52,7 @@ def test_paired_interval_narrower_than_unpaired_for_correlated_outcomes() -> Non
     rng = np.random.default_rng(0)
     common = rng.normal(100, 20, 200)  # what the two scenarios share (the same seeds)
     a, b = common + rng.normal(0, 1, 200), common + 3 + rng.normal(0, 1, 200)
-    mean, lo, hi = ci(b - a)
+    _, lo, hi = ci(b - a)
     assert lo < 3 < hi and (hi - lo) / 2 < unpaired_half_width(a, b) / 5
 
 
