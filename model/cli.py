@@ -609,6 +609,84 @@ def discover_cmd(
     typer.echo(f"results: {out}/ (discover.md, discover.json, discover.csv, peeling.png)")
 
 
+@app.command("optimize")
+def optimize_cmd(
+    scenario: Annotated[Path, typer.Argument(help="scenario the other levers come from")] = Path(
+        "scenarios/baseline.yaml"
+    ),
+    target: Annotated[float, typer.Option(min=0.01, max=0.99, help="probability level to reach")] = 0.5,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="one target cluster's P instead of P(all four): ngit, biotech, xinchuang, robotics"),
+    ] = None,
+    budget_min: Annotated[float, typer.Option(min=0.0, max=200.0, help="lowest budget searched, bn yuan/yr")] = 0.0,
+    budget_max: Annotated[float, typer.Option(min=0.1, max=200.0, help="highest budget searched, bn yuan/yr")] = 30.0,
+    trials: Annotated[int, typer.Option(min=2, help="search evaluations (Optuna TPE)")] = 40,
+    replications: Annotated[int, typer.Option(min=2, help="runs per evaluation (the same seeds each time)")] = 20,
+    confirm_runs: Annotated[int, typer.Option(min=2, help="fresh runs confirming the chosen policy")] = 100,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the search (confirmation: another)")] = DEFAULT_SEED,
+    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
+    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("results/optimize"),
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Lowest annual special-fund budget (and its split over instruments and target sectors) for which
+    P(all four targets), or one cluster's P, reaches TARGET; the budget-probability frontier."""
+    from tqdm import tqdm
+
+    from .calibration.store import default_source
+    from .ensemble import RunSettings, check_settings, connect
+    from .experiments import optimize as opt
+    from .levers import value_at
+    from .sectors import TARGET_SECTORS
+
+    if cluster is not None and cluster not in TARGET_SECTORS:
+        fail(f"--cluster: must be one of {', '.join(TARGET_SECTORS)}, got {cluster!r}")
+    if budget_min >= budget_max:
+        fail(f"--budget-min: must be below --budget-max ({budget_max:g}), got {budget_min:g}")
+    sc = load_scenario(scenario).scenario
+    check_settings(max(replications, confirm_runs), seed, workers, RunSettings(scale=scale))
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        fail("etown optimize needs Optuna: pip install 'etown-clusters[optimize]'")
+    client = connect(scheduler) if scheduler else None
+    settings = RunSettings(scale=scale, param_source=default_source())
+    objective = f"P({cluster} >= 100 bn by {sc.end_year})" if cluster else f"P(all four >= 100 bn by {sc.end_year})"
+    start = opt.Policy(
+        budget_max * 1e9,
+        sc.policy.budget_shares.at(sc.end_year),
+        tuple(float(value_at(sc.clusters.sector_weights[s], sc.end_year)) for s in TARGET_SECTORS),
+    )
+    try:
+        with tqdm(unit="task", disable=quiet or not sys.stderr.isatty(), leave=False) as bar:
+            evaluate = opt.model_evaluator(
+                sc, settings, cluster, workers=workers, client=client, folder=out / "parts", progress=bar.update
+            )
+            opt.parts.prepare(out / "parts", {"scenario": sc.model_dump(mode="json"), "kind": "optimize"})
+            result = opt.optimize(
+                evaluate,
+                target=target,
+                budget_range=(budget_min * 1e9, budget_max * 1e9),
+                seed=seed,
+                replications=replications,
+                trials=trials,
+                confirm_runs=confirm_runs,
+                objective=objective,
+                start=start,
+            )
+        result.scale = scale
+        opt.write_optimize(result, out)
+    except OSError as exc:
+        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+    finally:
+        if client is not None:
+            client.close()
+    typer.echo(result.format())
+    typer.echo(f"results: {out}/ (optimize.json, frontier.csv, evaluations.csv, frontier.png)")
+
+
 @app.command("export")
 def export_cmd(
     results_dir: Annotated[Path, typer.Argument(help="folder of a finished ensemble (summary.json)")],
