@@ -12,9 +12,12 @@ scenario's). Noise is handled in three ways:
 2. search: Optuna's multi-objective TPE (minimise budget, maximise P), trials asked in batches
    and evaluated in parallel on the one executor; then, for the allocation of the cheapest trial
    that reached the level (or the most likely one), the budget is bisected on the same seeds;
-3. the chosen policy is re-run on `confirm_runs` fresh seeds (another master seed): its P there,
-   with a Wilson interval, is what is reported; if it falls short of the level, the next cheapest
-   candidate is confirmed instead (at most `max_confirmations`).
+3. picking the cheapest of many noisy estimates favours lucky ones (the winner's curse), so a
+   search estimate counts as reaching the level only if it clears it by one binomial standard
+   error of the search replications; the chosen policy is then re-run on `confirm_runs` fresh
+   seeds (another master seed): its P there, with a Wilson interval, is what is reported; if it
+   falls short of the level, the budget is raised by CONFIRM_STEP and confirmed again (at most
+   `max_confirmations` times).
 
 The budget-versus-probability frontier is the best P found at or below each budget among all
 evaluations (search seeds), with the confirmed point marked. Finished evaluations are saved
@@ -48,6 +51,8 @@ WEIGHT_RANGE = (0.0, 5.0)
 RUNS_PER_TASK = 5
 CONFIRM_SEED_OFFSET = 1_000_003
 """Confirmation seeds: master seed + this (never the search seeds)."""
+CONFIRM_STEP = 0.1
+"""A policy that falls short on the fresh seeds is confirmed again with a budget this much higher."""
 
 
 class OptimizeError(ScenarioError):
@@ -155,6 +160,7 @@ class OptimizeResult:
     confirmed: bool = False
     confirmations: list[dict[str, Any]] = field(default_factory=list)
     scale: float | None = None
+    search_level: float | None = None  # the level search estimates had to clear (target + one SE)
 
     def frontier(self) -> pd.DataFrame:
         """Best P (search seeds) found at or below each evaluated budget: the cheapest way seen
@@ -247,7 +253,11 @@ def optimize(
             evaluations.append(Evaluation(p, float(np.mean(hits)), "search"))
         done += n
     result = OptimizeResult(target, objective, seed, replications, confirm_runs, budget_range, evaluations)
-    passing = sorted((e for e in evaluations if e.p >= target), key=lambda e: e.policy.budget)
+    # the search estimates are noisy and the cheapest of many passes is picked (the winner's curse):
+    # candidates must clear the level by one binomial standard error of the search replications
+    level = min(0.999, target + np.sqrt(target * (1 - target) / replications))
+    result.search_level = float(level)
+    passing = sorted((e for e in evaluations if e.p >= level), key=lambda e: e.policy.budget)
     anchor = passing[0] if passing else max(evaluations, key=lambda e: (e.p, -e.policy.budget))
     # bisect the budget of that allocation on the same seeds (P assumed to rise with the budget)
     a = lo
@@ -256,25 +266,32 @@ def optimize(
         top = Policy(hi, anchor.policy.shares, anchor.policy.weights)
         p_top = float(np.mean(evaluate([top], seed, runs)[0]))
         evaluations.append(Evaluation(top, p_top, "bisect"))
-        if p_top < target:
+        if p_top < level:
             return result
+    best = Policy(b, anchor.policy.shares, anchor.policy.weights)
     for _ in range(bisect_steps):
         mid = Policy((a + b) / 2, anchor.policy.shares, anchor.policy.weights)
         p_mid = float(np.mean(evaluate([mid], seed, runs)[0]))
         evaluations.append(Evaluation(mid, p_mid, "bisect"))
-        a, b = (a, mid.budget) if p_mid >= target else (mid.budget, b)
-    # confirm the cheapest candidates on fresh seeds
-    candidates = sorted((e for e in evaluations if e.p >= target), key=lambda e: e.policy.budget)
+        if p_mid >= level:
+            b, best = mid.budget, mid
+        else:
+            a = mid.budget
+    # confirm on fresh seeds; if short of the level, raise the budget by a step and confirm again
     fresh = list(range(confirm_runs))
-    for e in candidates[:max_confirmations]:
-        hits = evaluate([e.policy], seed + CONFIRM_SEED_OFFSET, fresh)[0]
+    policy = best
+    for _ in range(max_confirmations):
+        hits = evaluate([policy], seed + CONFIRM_SEED_OFFSET, fresh)[0]
         k = int(hits.sum())
         p = k / len(hits)
-        result.confirmations.append({"budget_bn": e.policy.budget / BN, "p_search": e.p, "p_confirm": p})
-        result.chosen, result.confirmed_p, result.confirmed_ci = e.policy, p, wilson_interval(k, len(hits))
+        result.confirmations.append({"budget_bn": policy.budget / BN, "p_confirm": p})
+        result.chosen, result.confirmed_p, result.confirmed_ci = policy, p, wilson_interval(k, len(hits))
         if p >= target:
             result.confirmed = True
             break
+        if policy.budget >= hi:
+            break
+        policy = Policy(min(hi, policy.budget * (1 + CONFIRM_STEP)), policy.shares, policy.weights)
     return result
 
 
@@ -354,6 +371,7 @@ def write_optimize(result: OptimizeResult, out: Path) -> None:
         "scale": result.scale,
         "budget_range_bn": [result.budget_range[0] / BN, result.budget_range[1] / BN],
         "chosen": chosen,
+        "search_level": result.search_level,
         "confirmations": result.confirmations,
         "frontier": result.frontier().to_dict(orient="records"),
     }
