@@ -183,6 +183,7 @@ def run_cmd(
     runs = default_runs() if runs is None else runs
     try:
         loaded = load_scenario(scenario)
+        _warn_implausible(loaded.scenario)
         result = run(
             loaded,
             runs=runs,
@@ -208,6 +209,12 @@ def run_cmd(
         fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
     typer.echo(result.table())
     typer.echo(f"results: {result.out}/ (summary.json, runs.parquet, fan_chart.png)")
+
+
+def _warn_implausible(sc: Any) -> None:
+    """Plausibility warnings (values far from real zone policies) on stderr: not errors."""
+    for warning in plausibility_warnings(sc):
+        typer.echo(f"warning: {sc.name}: {warning}", err=True)
 
 
 @app.command("validate")
@@ -529,6 +536,8 @@ def compare_cmd(
         fail("SCENARIOS: give at least two scenario files (a file may be given twice)")
     loaded = [load_scenario(p) for p in scenarios]
     pick_baseline(loaded, labels(loaded), baseline)
+    for sc in {id(x.scenario): x.scenario for x in loaded}.values():
+        _warn_implausible(sc)
     check_settings(runs, seed, workers, _settings(scale))
     say = _say()
     try:

@@ -112,3 +112,17 @@ def test_export_csv_and_xlsx(cut: api.EnsembleResult, tmp_path: Path) -> None:
     bad = runner.invoke(app, ["export", str(tmp_path / "nothing"), "--format", "csv"])
     assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "nothing").exists()
+
+
+def test_run_warns_about_implausible_values(tmp_path: Path) -> None:
+    scenario = tmp_path / "twenty.yaml"
+    scenario.write_text(
+        f"inherits: {SCENARIOS / 'baseline.yaml'}\nname: twenty\npolicy:\n  special_funds_yuan_per_year: 20\n"
+    )
+    result = runner.invoke(
+        app, ["run", str(scenario), "--runs", "1", "--scale", str(TINY), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: twenty: policy.special_funds_yuan_per_year: 20 yuan/yr is outside the plausible range" in (
+        result.stderr
+    )
