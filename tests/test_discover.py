@@ -39,6 +39,8 @@ def test_prim_finds_a_planted_box() -> None:
 def test_example_levers_file_and_lever_paths() -> None:
     spec = read_levers_file(SCENARIOS / "discovery" / "levers.yaml")
     assert spec.scenario.name == "baseline" and spec.points >= 2 and len(spec.levers) >= 3
+    assert spec.event() == "P(all four >= 100 bn by 2025)"
+    assert read_levers_file(SCENARIOS / "discovery" / "biotech.yaml").clusters == ("biotech",)
     sc = apply_levers(spec.scenario, {"clusters.anchor_projects_per_year.targets": 2.0, "policy.approval_months": 3})
     assert all(sc.clusters.anchor_projects_per_year[s] == 2.0 for s in ("ngit", "biotech", "xinchuang", "robotics"))
     assert sc.clusters.anchor_projects_per_year["auto"] == spec.scenario.clusters.anchor_projects_per_year["auto"]
@@ -55,6 +57,7 @@ def test_example_levers_file_and_lever_paths() -> None:
         ("points: 1\nlevers: {policy.approval_months: [2, 3]}\n", "line 1: points: must be an integer"),
         ("scenario: missing.yaml\nlevers: {policy.approval_months: [2, 3]}\n", "line 1: scenario"),
         ("levers: {}\n", "at least one lever"),
+        ("clusters: [auto]\nlevers: {policy.approval_months: [2, 3]}\n", "line 1: clusters: give a list of target"),
     ],
 )
 def test_bad_levers_files_are_one_line(tmp_path: Path, text: str, words: str) -> None:

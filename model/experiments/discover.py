@@ -7,6 +7,7 @@ the lever ranges to explore and the sampling:
     points: 48                          # Latin hypercube points (scipy.stats.qmc)
     replications: 8                     # runs per point, the same seeds at every point
     p_min: 0.5                          # a point passes if P(all four >= 100 bn by the end year) >= p_min
+    clusters: [biotech, robotics]       # optional: the clusters that must all pass (default: the four targets)
     levers:
       policy.special_funds_yuan_per_year: [5.0e9, 3.0e10]
       clusters.anchor_projects_per_year.targets: [0, 3]   # .targets: the four target sectors together
@@ -43,7 +44,7 @@ from ..sectors import SECTOR_IDS, TARGET_SECTORS
 from . import parts
 from .paired import run_outcomes
 
-FILE_KEYS = ("scenario", "points", "replications", "p_min", "min_density", "max_boxes", "levers")
+FILE_KEYS = ("scenario", "points", "replications", "p_min", "min_density", "max_boxes", "clusters", "levers")
 RUNS_PER_TASK = 4
 MAX_POINTS = 100_000
 
@@ -74,6 +75,12 @@ class DiscoverySpec:
     p_min: float = 0.5
     min_density: float = 0.8
     max_boxes: int = 2
+    clusters: tuple[str, ...] = tuple(TARGET_SECTORS)  # a run passes if all of these reach 100 bn
+
+    def event(self) -> str:
+        """The event a point's probability is of, in words."""
+        which = "all four" if set(self.clusters) == set(TARGET_SECTORS) else " and ".join(self.clusters)
+        return f"P({which} >= 100 bn by {self.scenario.end_year})"
 
 
 def _specs() -> dict[str, Any]:
@@ -141,6 +148,13 @@ def read_levers_file(path: Path) -> DiscoverySpec:
                 what = "an integer" if kind is int else "a number"
                 raise DiscoveryError(f"{where(key)}: must be {what} in [{lo:g}, {hi:g}], got {echo(v)}")
             setattr(spec, key, kind(v))
+    if "clusters" in doc.data:
+        chosen = doc.data["clusters"]
+        if not (isinstance(chosen, list) and chosen and all(c in TARGET_SECTORS for c in chosen)):
+            raise DiscoveryError(
+                f"{where('clusters')}: give a list of target clusters ({', '.join(TARGET_SECTORS)}), got {echo(chosen)}"
+            )
+        spec.clusters = tuple(dict.fromkeys(chosen))
     levers = doc.data.get("levers")
     if not isinstance(levers, dict) or not levers:
         raise DiscoveryError(f"{where('levers')}: give a mapping lever -> [low, high] (at least one lever)")
@@ -259,8 +273,8 @@ class DiscoveryResult:
         t = self.table
         lines = [
             f"scenario discovery from {s.scenario.name}: {len(t)} Latin-hypercube points x {s.replications} runs "
-            f"(seed {self.seed}, scale {self.scale}); a point passes if P(all four >= 100 bn by "
-            f"{s.scenario.end_year}) >= {s.p_min:g}: {int(t['passes'].sum())} of {len(t)} pass"
+            f"(seed {self.seed}, scale {self.scale}); a point passes if {s.event()} >= {s.p_min:g}: "
+            f"{int(t['passes'].sum())} of {len(t)} pass (highest P: {t['p_event'].max():.2f})"
         ]
         if not self.boxes:
             lines.append("no box: no point passes (widen the lever ranges or lower p_min)")
@@ -304,16 +318,20 @@ def run_discovery(
     results = parts.run_saved(point_outcomes, tasks, keys, folder, workers=workers, client=client, progress=progress)
     table = design.copy()
     n = len(chunks)
-    all_four, cross = [], []
+    cols = [TARGET_SECTORS.index(c) for c in spec.clusters]
+    all_four, event, cross = [], [], []
     for k in range(len(scenarios)):
         block = results[k * n : (k + 1) * n]
+        runs_cross = np.concatenate([b["cross"] for b in block])
         all_four.append(np.concatenate([b["all_four"] for b in block]).mean())
-        cross.append(np.concatenate([b["cross"] for b in block]).mean(axis=0))
+        event.append(runs_cross[:, cols].all(axis=1).mean())
+        cross.append(runs_cross.mean(axis=0))
     cross_arr = np.array(cross)
     for j, s in enumerate(TARGET_SECTORS):
         table[f"p_{s}"] = cross_arr[:, j]
     table["p_all_four"] = all_four
-    table["passes"] = table["p_all_four"] >= spec.p_min
+    table["p_event"] = event
+    table["passes"] = table["p_event"] >= spec.p_min
     boxes = prim_boxes(design, table["passes"].to_numpy(), min_density=spec.min_density, max_boxes=spec.max_boxes)
     return DiscoveryResult(spec, seed, settings.scale, table, boxes)
 
@@ -340,7 +358,7 @@ def peeling_chart(result: DiscoveryResult) -> Figure:
     ax.set_ylim(-0.02, 1.02)
     s = result.spec
     ax.set_title(
-        f"PRIM peeling trajectory: P(all four by {s.scenario.end_year}) >= {s.p_min:g}\n"
+        f"PRIM peeling trajectory: {s.event()} >= {s.p_min:g}\n"
         f"{len(result.table)} points x {s.replications} runs, scale {result.scale}",
         fontsize=10,
     )
@@ -370,6 +388,8 @@ def write_discovery(result: DiscoveryResult, out: Path) -> None:
         "replications": s.replications,
         "seed": result.seed,
         "scale": result.scale,
+        "event": s.event(),
+        "clusters": list(s.clusters),
         "p_min": s.p_min,
         "min_density": s.min_density,
         "passing_points": int(result.table["passes"].sum()),
