@@ -3,8 +3,10 @@
 Replication i of an ensemble with master seed S uses `SeedSequence(S).spawn(N)[i]`, so a run's
 result does not depend on which worker ran it or in which order: the same seed gives the same
 ensemble with any number of workers, locally or on a Dask cluster. Replications are grouped in
-chunks of fixed size; each finished chunk is written as Parquet parts under `<out>/parts/`, so
-an interrupted ensemble resumes where it stopped (`resume=True`) and memory stays bounded.
+chunks of fixed size, run on the one executor (model/executor.py: local processes or Dask);
+each finished chunk is written as Parquet parts under `<out>/parts/` (sectors, zone, and the
+runs' sampled inputs and levers: inputs.parquet), so an interrupted ensemble resumes where it
+stopped (`resume=True`) and memory stays bounded.
 """
 
 from __future__ import annotations
