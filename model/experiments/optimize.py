@@ -308,7 +308,9 @@ def frontier_chart(result: OptimizeResult) -> Figure:
             )
     f = result.frontier()
     if len(f):
-        ax.step(f["budget_bn"], f["p"], where="post", color="C3", lw=1.5, label="frontier (search seeds)")
+        top = max(e.policy.budget for e in result.evaluations) / BN  # the best P holds up to the largest budget tried
+        xs, ys = [*f["budget_bn"], max(top, f["budget_bn"].iloc[-1])], [*f["p"], f["p"].iloc[-1]]
+        ax.step(xs, ys, where="post", color="C3", lw=1.5, label="frontier (search seeds)")
     ax.axhline(result.target, color="0.3", ls="--", lw=0.8, label=f"level {result.target:g}")
     if result.chosen is not None and result.confirmed_ci is not None:
         lo, hi = result.confirmed_ci
