@@ -252,6 +252,8 @@ def prim_boxes(
             if lims[c].iloc[0] > full[c].iloc[0] or lims[c].iloc[1] < full[c].iloc[1]
         }
         row = traj.iloc[i]
+        if row["coverage"] <= 0 or row["density"] <= 0:  # no passing point left outside the earlier boxes
+            break
         boxes.append(Box(i, float(row["coverage"]), float(row["density"]), float(row["mass"]), restricted, traj))
         box.select(i)
         if row["density"] < min_density:
