@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from ..analysis import p_key, wilson_interval
@@ -223,7 +224,8 @@ def compare_chart(cmp: Comparison) -> Figure:
     bottom: the paired difference of P(>= 100 bn by the end year) to the baseline, with 95% CIs."""
     fig = Figure(figsize=(13, 7.5), layout="constrained")
     grid = fig.add_gridspec(2, len(TARGET_SECTORS), height_ratios=[3, 2])
-    colours = [f"C{i % 10}" for i in range(len(cmp.labels))]
+    n = len(cmp.labels)
+    colours = [f"C{i}" for i in range(n)] if n <= 10 else [colormaps["tab20"](i % 20) for i in range(n)]
     names = {s.id: s.name_en for s in SECTORS}
     for j, sid in enumerate(TARGET_SECTORS):
         ax = fig.add_subplot(grid[0, j])
