@@ -29,6 +29,12 @@ def threshold_yuan() -> float:
     return fact("zone", "cluster_threshold_yuan")
 
 
+def p_key(end_year: int) -> str:
+    """The summary key of P(>= 100 bn by the end year): `p_100bn_by_2025` for 2025,
+    `p_100bn_by_2030` for 2030 (named for the year it holds)."""
+    return f"p_100bn_by_{int(end_year)}"
+
+
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion."""
     if n == 0:
@@ -155,7 +161,7 @@ class EnsembleAggregate:
                 "name": s.name_en,
                 "name_zh": s.name_zh,
                 "target": s.target_2025,
-                "p_100bn_by_2025": k / n,
+                p_key(end_year): k / n,
                 "p_ci95": list(wilson_interval(k, n)),
                 "median_cross_year": int(np.median(years[hit])) if k * 2 > n else None,
                 "p_above_in_end_year": float(end_above[:, i].mean()),
@@ -164,6 +170,7 @@ class EnsembleAggregate:
         targets = [SECTOR_INDEX[t] for t in TARGET_SECTORS]
         all_four = (cross[:, targets] <= end_year).all(axis=1)
         return {
+            "end_year": int(end_year),
             "threshold_bn": self.threshold / BN,
             "clusters": clusters,
             "p_all_four_targets": float(all_four.mean()),
@@ -202,7 +209,7 @@ def headline_table(summary: dict[str, Any]) -> str:
         rows.append(
             (
                 f"{mark}{sid}",
-                f"{c['p_100bn_by_2025']:.2f}",
+                f"{c[p_key(int(end))]:.2f}",
                 f"[{lo:.2f}, {hi:.2f}]",
                 f"{c['output_bn'][end]['p50']:.1f}",
                 "-" if cy is None else str(cy),

@@ -32,7 +32,7 @@ from .ensemble import (
     load_table,
     run_ensemble,
 )
-from .io import write_json
+from .io import rounded, write_json
 from .plots import Names, fan_chart, save_figure
 from .scenario import LoadedScenario, load_scenario
 
@@ -152,7 +152,7 @@ def run(
         started = time.perf_counter()
         with tqdm(total=runs, desc=f"{sc.name}", unit="run", disable=not progress, leave=False) as bar:
             aggregate = run_ensemble(spec, staging, workers=workers, client=client, resume=resume, progress=bar.update)
-        summary = _summary(loaded, spec, aggregate, workers, scheduler, source is not None, started)
+        summary = rounded(_summary(loaded, spec, aggregate, workers, scheduler, source is not None, started))
         # runs.parquet and zone.parquet were streamed from the parts by run_ensemble
         save_figure(fan_chart(aggregate.fan_frame(), summary), staging / "fan_chart.png")
         write_json(staging / "summary.json", summary)  # last: its presence means the run finished

@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - typer built on click
 
 from .api import DEFAULT_SEED, run
 from .ensemble import STAGING_DIR, EnsembleError, Interrupted, Terminated, default_runs, stop_helper_processes
-from .io import write_json
+from .io import RESULT_DIGITS, write_json
 from .levers import format_effective_levers, format_lever_table, plausibility_warnings
 from .scenario import ScenarioError, load_scenario
 from .score import ObservationsError
@@ -183,6 +183,7 @@ def run_cmd(
     runs = default_runs() if runs is None else runs
     try:
         loaded = load_scenario(scenario)
+        _warn_implausible(loaded.scenario)
         result = run(
             loaded,
             runs=runs,
@@ -208,6 +209,12 @@ def run_cmd(
         fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
     typer.echo(result.table())
     typer.echo(f"results: {result.out}/ (summary.json, runs.parquet, fan_chart.png)")
+
+
+def _warn_implausible(sc: Any) -> None:
+    """Plausibility warnings (values far from real zone policies) on stderr: not errors."""
+    for warning in plausibility_warnings(sc):
+        typer.echo(f"warning: {sc.name}: {warning}", err=True)
 
 
 @app.command("validate")
@@ -440,7 +447,7 @@ def score_cmd(
         fail(str(exc))
     target = out if out is not None else results_dir / "score.json"
     try:
-        write_json(target, report)
+        write_json(target, report, digits=RESULT_DIGITS)
     except OSError as exc:
         fail(f"cannot write {target}: {exc}")
     typer.echo(format_score_table(report))
@@ -500,6 +507,211 @@ def effects_cmd(
         fail(f"cannot write results: {exc}")
     typer.echo(result.format())
     typer.echo(f"results: {out}/ (effects.csv, effects.json)")
+
+
+@app.command("compare")
+def compare_cmd(
+    scenarios: Annotated[
+        list[Path], typer.Argument(help="scenario YAML files (two or more; the same file twice is allowed)")
+    ],
+    baseline: Annotated[
+        str | None, typer.Option(help="scenario the others are compared with: its name or file [default: the first]")
+    ] = None,
+    runs: Annotated[int, typer.Option(min=2, help="paired replications per scenario")] = 100,
+    seed: Annotated[int, typer.Option(min=0, help="master seed (the same for every scenario)")] = DEFAULT_SEED,
+    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
+    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("results/compare"),
+    resume: Annotated[bool, typer.Option(help="finish an interrupted comparison in the same --out")] = False,
+    point_estimate: Annotated[bool, typer.Option("--point-estimate", help="calibrated point for every run")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Run scenarios with common random numbers; print and write P(>= 100 bn) and end-year output per
+    target cluster with paired differences to the baseline (compare.csv, compare.json, compare.png)."""
+    from .ensemble import check_settings
+    from .experiments.compare import labels, pick_baseline, run_compare, write_compare
+
+    if len(scenarios) < 2:
+        fail("SCENARIOS: give at least two scenario files (a file may be given twice)")
+    loaded = [load_scenario(p) for p in scenarios]
+    pick_baseline(loaded, labels(loaded), baseline)
+    for sc in {id(x.scenario): x.scenario for x in loaded}.values():
+        _warn_implausible(sc)
+    check_settings(runs, seed, workers, _settings(scale))
+    say = _say()
+    try:
+        cmp = run_compare(
+            loaded,
+            out,
+            baseline=baseline,
+            runs=runs,
+            seed=seed,
+            scale=scale,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            point_estimate=point_estimate,
+            progress=not quiet and sys.stderr.isatty(),
+            command=shlex.join(["etown", *sys.argv[1:]]),
+            on_scenario=(lambda name: say(f"running {name}")) if say and not quiet else None,
+        )
+        write_compare(cmp, out)
+    except OSError as exc:
+        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+    typer.echo(cmp.format())
+    typer.echo(f"results: {out}/ (compare.csv, compare.json, compare.png; ensembles in {out}/scenarios/)")
+
+
+def _settings(scale: float):
+    from .ensemble import RunSettings
+
+    return RunSettings(scale=scale)
+
+
+@app.command("discover")
+def discover_cmd(
+    levers_file: Annotated[
+        Path, typer.Argument(help="levers file: ranges to explore (scenarios/discovery/levers.yaml)")
+    ],
+    points: Annotated[
+        int | None, typer.Option(min=2, help="Latin-hypercube points [default: the file's, else 48]")
+    ] = None,
+    replications: Annotated[
+        int | None, typer.Option(min=1, help="runs per point [default: the file's, else 8]")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the design and the replications")] = DEFAULT_SEED,
+    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
+    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("results/discover"),
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Scenario discovery: Latin hypercube over lever ranges, PRIM boxes where all four target clusters
+    pass 100 bn with high probability (discover.md, discover.json, discover.csv, peeling.png)."""
+    from tqdm import tqdm
+
+    from .calibration.store import default_source
+    from .ensemble import RunSettings, check_settings, connect
+    from .experiments.discover import read_levers_file, require_prim, run_discovery, write_discovery
+
+    spec = read_levers_file(levers_file)
+    spec.points = points or spec.points
+    spec.replications = replications or spec.replications
+    check_settings(spec.replications, seed, workers, RunSettings(scale=scale))
+    require_prim()  # the discovery extra is installed (one line if not)
+    client = connect(scheduler) if scheduler else None
+    settings = RunSettings(scale=scale, param_source=default_source())
+    tasks = spec.points * -(-spec.replications // 4)
+    try:
+        with tqdm(total=tasks, unit="task", disable=quiet or not sys.stderr.isatty(), leave=False) as bar:
+            result = run_discovery(
+                spec, seed=seed, settings=settings, workers=workers, client=client, out=out, progress=bar.update
+            )
+        write_discovery(result, out)
+    except OSError as exc:
+        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+    finally:
+        if client is not None:
+            client.close()
+    typer.echo(result.format())
+    typer.echo(f"results: {out}/ (discover.md, discover.json, discover.csv, peeling.png)")
+
+
+@app.command("optimize")
+def optimize_cmd(
+    scenario: Annotated[Path, typer.Argument(help="scenario the other levers come from")] = Path(
+        "scenarios/baseline.yaml"
+    ),
+    target: Annotated[float, typer.Option(min=0.01, max=0.99, help="probability level to reach")] = 0.5,
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="one target cluster's P instead of P(all four): ngit, biotech, xinchuang, robotics"),
+    ] = None,
+    budget_min: Annotated[float, typer.Option(min=0.0, max=200.0, help="lowest budget searched, bn yuan/yr")] = 0.0,
+    budget_max: Annotated[float, typer.Option(min=0.1, max=200.0, help="highest budget searched, bn yuan/yr")] = 30.0,
+    trials: Annotated[int, typer.Option(min=2, help="search evaluations (Optuna TPE)")] = 40,
+    replications: Annotated[int, typer.Option(min=2, help="runs per evaluation (the same seeds each time)")] = 20,
+    confirm_runs: Annotated[int, typer.Option(min=2, help="fresh runs confirming the chosen policy")] = 100,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the search (confirmation: another)")] = DEFAULT_SEED,
+    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
+    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("results/optimize"),
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Lowest annual special-fund budget (and its split over instruments and target sectors) for which
+    P(all four targets), or one cluster's P, reaches TARGET; the budget-probability frontier."""
+    from tqdm import tqdm
+
+    from .calibration.store import default_source
+    from .ensemble import RunSettings, check_settings, connect
+    from .experiments import optimize as opt
+    from .levers import value_at
+    from .sectors import TARGET_SECTORS
+
+    if cluster is not None and cluster not in TARGET_SECTORS:
+        fail(f"--cluster: must be one of {', '.join(TARGET_SECTORS)}, got {cluster!r}")
+    if budget_min >= budget_max:
+        fail(f"--budget-min: must be below --budget-max ({budget_max:g}), got {budget_min:g}")
+    sc = load_scenario(scenario).scenario
+    check_settings(max(replications, confirm_runs), seed, workers, RunSettings(scale=scale))
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        fail("etown optimize needs Optuna: pip install 'etown-clusters[optimize]'")
+    client = connect(scheduler) if scheduler else None
+    settings = RunSettings(scale=scale, param_source=default_source())
+    objective = f"P({cluster} >= 100 bn by {sc.end_year})" if cluster else f"P(all four >= 100 bn by {sc.end_year})"
+    start = opt.Policy(
+        budget_max * 1e9,
+        sc.policy.budget_shares.at(sc.end_year),
+        tuple(float(value_at(sc.clusters.sector_weights[s], sc.end_year)) for s in TARGET_SECTORS),
+    )
+    try:
+        with tqdm(unit="task", disable=quiet or not sys.stderr.isatty(), leave=False) as bar:
+            evaluate = opt.model_evaluator(
+                sc, settings, cluster, workers=workers, client=client, folder=out / "parts", progress=bar.update
+            )
+            opt.parts.prepare(out / "parts", {"scenario": sc.model_dump(mode="json"), "kind": "optimize"})
+            result = opt.optimize(
+                evaluate,
+                target=target,
+                budget_range=(budget_min * 1e9, budget_max * 1e9),
+                seed=seed,
+                replications=replications,
+                trials=trials,
+                confirm_runs=confirm_runs,
+                objective=objective,
+                start=start,
+            )
+        result.scale = scale
+        opt.write_optimize(result, out)
+    except OSError as exc:
+        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+    finally:
+        if client is not None:
+            client.close()
+    typer.echo(result.format())
+    typer.echo(f"results: {out}/ (optimize.json, frontier.csv, evaluations.csv, frontier.png)")
+
+
+@app.command("export")
+def export_cmd(
+    results_dir: Annotated[Path, typer.Argument(help="folder of a finished ensemble (summary.json)")],
+    format: Annotated[str, typer.Option("--format", help="csv (a folder of files) or xlsx (one workbook)")] = "csv",
+    out: Annotated[
+        Path | None, typer.Option(help="where [default: RESULTS_DIR/export/ or RESULTS_DIR/<scenario>.xlsx]")
+    ] = None,
+) -> None:
+    """Export a finished ensemble's tables (clusters, bands, runs, zone, inputs) to CSV or Excel."""
+    from .export import export
+
+    try:
+        target = export(results_dir, format, out)
+    except OSError as exc:
+        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+    typer.echo(f"exported: {target}")
 
 
 @app.command("dashboard")

@@ -3,8 +3,10 @@
 Replication i of an ensemble with master seed S uses `SeedSequence(S).spawn(N)[i]`, so a run's
 result does not depend on which worker ran it or in which order: the same seed gives the same
 ensemble with any number of workers, locally or on a Dask cluster. Replications are grouped in
-chunks of fixed size; each finished chunk is written as Parquet parts under `<out>/parts/`, so
-an interrupted ensemble resumes where it stopped (`resume=True`) and memory stays bounded.
+chunks of fixed size, run on the one executor (model/executor.py: local processes or Dask);
+each finished chunk is written as Parquet parts under `<out>/parts/` (sectors, zone, and the
+runs' sampled inputs and levers: inputs.parquet), so an interrupted ensemble resumes where it
+stopped (`resume=True`) and memory stays bounded.
 """
 
 from __future__ import annotations
@@ -13,17 +15,15 @@ import contextlib
 import fcntl
 import json
 import math
-import multiprocessing
 import os
 import shutil
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -36,8 +36,10 @@ import pyarrow.parquet as pq
 
 from .analysis import ZONE_REPORT, EnsembleAggregate
 from .cluster_model import ClusterModel
-from .inputs import ParamSource
+from .executor import run_tasks
+from .inputs import ParamSource, RunInputs
 from .io import atomic_path, echo, write_atomic, write_json
+from .levers import Schedule, _walk_values
 from .params import Params
 from .records import ZONE_METRICS, RunRecord
 from .scenario import Scenario
@@ -47,9 +49,10 @@ CHUNK_RUNS = 10
 """Replications per persisted part (fixed, so parts are the same whatever the workers)."""
 PARTS_DIR = "parts"
 MANIFEST = "manifest.json"
-RESULT_FILES = ("summary.json", "runs.parquet", "zone.parquet", "fan_chart.png")
+RESULT_FILES = ("summary.json", "runs.parquet", "zone.parquet", "inputs.parquet", "fan_chart.png")
 """Files of a finished ensemble in its folder; summary.json is written last."""
-TABLES = {"sectors": "runs.parquet", "zone": "zone.parquet"}  # part kind -> streamed result table
+TABLES = {"sectors": "runs.parquet", "zone": "zone.parquet", "inputs": "inputs.parquet"}
+"""Part kind -> streamed result table."""
 ROW_GROUP_ROWS = 1 << 17
 ROW_GROUP_PARTS = 256
 """A row group of the streamed result tables gathers parts up to ROW_GROUP_ROWS rows or
@@ -131,34 +134,70 @@ def record_tables(run: int, rec: RunRecord) -> tuple[pd.DataFrame, pd.DataFrame]
     return sectors, zone
 
 
-def run_replication(scenario: Scenario, seed: np.random.SeedSequence, settings: RunSettings) -> RunRecord:
-    """One replication: build the model from the seed and run it to the end year."""
+def replicate(scenario: Scenario, seed: np.random.SeedSequence, settings: RunSettings) -> tuple[RunRecord, RunInputs]:
+    """One replication: build the model from the seed, run it to the end year; its record and
+    the uncertain inputs it drew."""
     source = Params(settings.params) if settings.params is not None else settings.param_source
     model = ClusterModel(scenario, source, rng=seed, scale=settings.scale, persons_per_agent=settings.persons_per_agent)
-    return model.run()
+    return model.run(), model.inputs
+
+
+def run_replication(scenario: Scenario, seed: np.random.SeedSequence, settings: RunSettings) -> RunRecord:
+    """One replication: build the model from the seed and run it to the end year."""
+    return replicate(scenario, seed, settings)[0]
+
+
+def lever_row(scenario: Scenario) -> dict[str, float | str]:
+    """The scenario's levers as flat columns of inputs.parquet: `lever.<section>.<name>` (and
+    `.<sector>` for sector mappings, `.<instrument>` for budget shares); a lever given per year
+    has one column per projected year, `lever.<path>.<year>`, holding its value that year."""
+    out: dict[str, float | str] = {}
+    for section in ("clusters", "ecosystem", "urban_scenarios", "talent", "policy"):
+        for path, value in _walk_values(getattr(scenario, section), f"lever.{section}."):
+            if isinstance(value, Schedule):
+                out.update({f"{path}.{y}": value.at(y) for y in scenario.years[1:]})
+            elif isinstance(value, list):
+                out[path] = ",".join(map(str, value))
+            else:
+                out[path] = float(value)
+    return out
+
+
+def inputs_table(run: int, inputs: RunInputs, scenario: Scenario) -> pd.DataFrame:
+    """One row of inputs.parquet: the run's sampled inputs (`RunInputs.row`: param.*,
+    baseline.*, shock.<year>.<sector>, pipeline.*) and the scenario's levers (`lever_row`)."""
+    row: dict[str, Any] = {"run": run, **inputs.row(scenario.years), **lever_row(scenario)}
+    frame = pd.DataFrame([row])
+    frame["run"] = frame["run"].astype(np.int32)
+    return frame
 
 
 def run_chunk(
     scenario: Scenario, runs: list[int], seeds: list[np.random.SeedSequence], settings: RunSettings
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run a chunk of replications; returns their concatenated sector and zone tables."""
-    tables = [record_tables(r, run_replication(scenario, s, settings)) for r, s in zip(runs, seeds, strict=True)]
-    return pd.concat([t[0] for t in tables], ignore_index=True), pd.concat([t[1] for t in tables], ignore_index=True)
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Run a chunk of replications; returns their concatenated sector, zone and inputs tables."""
+    tables = []
+    for r, s in zip(runs, seeds, strict=True):
+        rec, inputs = replicate(scenario, s, settings)
+        tables.append((*record_tables(r, rec), inputs_table(r, inputs, scenario)))
+    return tuple(pd.concat([t[k] for t in tables], ignore_index=True) for k in range(3))  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------- parts on disk
-def _part_paths(parts: Path, chunk: int) -> tuple[Path, Path]:
-    return parts / f"sectors-{chunk:06d}.parquet", parts / f"zone-{chunk:06d}.parquet"
+def _part_paths(parts: Path, chunk: int) -> tuple[Path, Path, Path]:
+    """(sectors, zone, inputs) part files of a chunk; it is done when all three exist."""
+    return tuple(parts / f"{kind}-{chunk:06d}.parquet" for kind in ("sectors", "zone", "inputs"))  # type: ignore[return-value]
 
 
 def _chunk_done(parts: Path, chunk: int) -> bool:
     return all(p.exists() for p in _part_paths(parts, chunk))
 
 
-def _write_part(parts: Path, chunk: int, tables: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    # zone part first: a chunk counts as done only when its sector part (written last) exists too
-    zone_path, sector_path = _part_paths(parts, chunk)[1], _part_paths(parts, chunk)[0]
+def _write_part(parts: Path, chunk: int, tables: tuple[pd.DataFrame, ...]) -> None:
+    # sector part last: a chunk counts as done only when every part exists
+    sector_path, zone_path, inputs_path = _part_paths(parts, chunk)
     write_atomic(zone_path, lambda p: tables[1].to_parquet(p, index=False))
+    write_atomic(inputs_path, lambda p: tables[2].to_parquet(p, index=False))
     write_atomic(sector_path, lambda p: tables[0].to_parquet(p, index=False))
 
 
@@ -203,7 +242,7 @@ def prepare_parts(out: Path, spec: EnsembleSpec, resume: bool) -> Path:
 
 def _read_part(parts: Path, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A chunk's tables as saved, with the columns EnsembleAggregate uses."""
-    sector_path, zone_path = _part_paths(parts, chunk)
+    sector_path, zone_path, _ = _part_paths(parts, chunk)
     zone_columns = ["run", "year", *(col for col, _ in ZONE_REPORT.values())]
     return (
         pd.read_parquet(sector_path, columns=["run", "year", "sector", "output_yuan"]),
@@ -289,57 +328,37 @@ def _seeds(spec: EnsembleSpec, runs: list[int]) -> list[np.random.SeedSequence]:
     return [spec.run_seed(r) for r in runs]
 
 
-def _local_results(spec: EnsembleSpec, tasks: list[Task], workers: int) -> Iterator[tuple[int, tuple]]:
-    if workers <= 1:
-        for chunk, runs in tasks:
-            yield chunk, run_chunk(spec.scenario, runs, _seeds(spec, runs), spec.settings)
-        return
-    ctx = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
-    try:
-        pending: dict[Future, int] = {}
-        queue = tasks[::-1]  # popped from the end
-        while queue or pending:
-            while queue and len(pending) < 2 * workers:  # bounded number of results in flight
-                chunk, runs = queue.pop()
-                pending[pool.submit(run_chunk, spec.scenario, runs, _seeds(spec, runs), spec.settings)] = chunk
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield pending.pop(fut), fut.result()
-    except BaseException:  # interrupted (Ctrl-C, SIGTERM) or failed: end the workers now, not after their chunks
-        _kill_pool(pool)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+def _chunk_results(
+    spec: EnsembleSpec, tasks: list[Task], workers: int, client: Client | None
+) -> Iterator[tuple[int, tuple]]:
+    """(chunk, tables) of the chunks as they finish, on the one executor (model/executor.py):
+    local processes or the Dask cluster; Dask failures become one-line EnsembleErrors."""
+    work = [(spec.scenario, runs, _seeds(spec, runs), spec.settings) for _, runs in tasks]
+    results = run_tasks(_run_chunk, work, workers=workers, client=client)
+    with contextlib.closing(results):
+        while True:
+            try:
+                i, tables = next(results)
+            except StopIteration:
+                return
+            except ImportError as exc:
+                if client is None:
+                    raise
+                raise EnsembleError(
+                    f"the Dask workers cannot run the model ({exc}); install etown-clusters on every worker"
+                ) from None
+            except (OSError, CancelledError) as exc:
+                if client is None:
+                    raise
+                raise EnsembleError(
+                    f"lost the Dask cluster ({_one_line(exc)}); finished chunks are saved, rerun with --resume"
+                ) from None
+            yield tasks[i][0], tables
 
 
-def _worker_init() -> None:
-    """In each worker process: Ctrl-C in a terminal reaches the whole process group, but only
-    the main process handles it (it ends the workers); and a worker dies with its parent (the
-    forkserver, which ends with the main process), even if the main process was killed."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        parent = os.getppid()
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
-        if os.getppid() != parent:  # the parent died before prctl: go too
-            os._exit(1)
-    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still ends workers
-        pass
-
-
-def _kill_pool(pool: ProcessPoolExecutor) -> None:
-    """Kill a process pool's workers at once and wait for them (no process outlives the command)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    for proc in processes:
-        with contextlib.suppress(Exception):
-            proc.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in processes:
-        with contextlib.suppress(Exception):
-            proc.join(timeout=10)
+def _run_chunk(*args: Any) -> tuple[pd.DataFrame, ...]:
+    """run_chunk as looked up when the task runs (so that it can be replaced in tests)."""
+    return run_chunk(*args)
 
 
 def connect(scheduler: str) -> Client:
@@ -401,52 +420,6 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _dask_results(client: Client, spec: EnsembleSpec, tasks: list[Task]) -> Iterator[tuple[int, tuple]]:
-    """Chunks run as Dask tasks, a bounded number in flight; results in completion order."""
-    from distributed import as_completed
-
-    queue = iter(tasks)
-    in_flight = max(8, 2 * sum(client.nthreads().values()))
-    pending: dict[Any, int] = {}
-    finished = as_completed(loop=client.loop)
-
-    def submit(task: Task) -> None:
-        chunk, runs = task
-        fut = client.submit(run_chunk, spec.scenario, runs, _seeds(spec, runs), spec.settings, pure=False)
-        pending[fut] = chunk
-        finished.add(fut)
-
-    try:
-        for task in islice(queue, in_flight):
-            submit(task)
-        yield from _dask_completed(finished, pending, queue, submit)
-    finally:  # interrupted or failed: nothing of ours stays queued on the cluster
-        if pending:
-            with contextlib.suppress(Exception):
-                client.cancel(list(pending))
-
-
-def _dask_completed(
-    finished: Any, pending: dict, queue: Iterator[Task], submit: Callable
-) -> Iterator[tuple[int, tuple]]:
-    for fut in finished:
-        chunk = pending.pop(fut)
-        try:
-            tables = fut.result()
-        except ImportError as exc:
-            raise EnsembleError(
-                f"the Dask workers cannot run the model ({exc}); install etown-clusters on every worker"
-            ) from None
-        except (OSError, CancelledError) as exc:
-            raise EnsembleError(
-                f"lost the Dask cluster ({_one_line(exc)}); finished chunks are saved, rerun with --resume"
-            ) from None
-        fut.release()
-        for task in islice(queue, 1):
-            submit(task)
-        yield chunk, tables
-
-
 def run_ensemble(
     spec: EnsembleSpec,
     out: Path,
@@ -483,12 +456,9 @@ def run_ensemble(
                     progress(len(runs))
             else:
                 tasks.append((i, runs))
-        results: Iterable = (
-            _dask_results(client, spec, tasks) if client is not None else _local_results(spec, tasks, workers)
-        )
-        for chunk, tables in results:
+        for chunk, tables in _chunk_results(spec, tasks, workers, client):
             _write_part(parts, chunk, tables)
-            aggregate.add(*tables)
+            aggregate.add(*tables[:2])
             if progress:
                 progress(len(tables[1]["run"].unique()))
     finally:

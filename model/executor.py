@@ -7,12 +7,19 @@ submits to the Dask scheduler at that address. Results must not depend on where 
 tasks carry their own seeds. Work that calls `run_tasks` many times in a row (the generations
 of a calibration) can keep one pool open across the calls with `local_pool(workers)`, so that
 worker processes start (and import the model) once.
+
+Interruption: local workers ignore SIGINT (the main process handles Ctrl-C) and die with their
+parent; if the consumer stops early or an exception (KeyboardInterrupt, a SIGTERM handler's
+exception, a failed task) leaves `run_tasks`, a pool it started is killed at once rather than
+left to finish its tasks, and Dask tasks still queued are cancelled.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
@@ -47,19 +54,56 @@ def run_tasks(
             yield i, fn(*task)
     else:
         with local_pool(workers) as p:
+            assert p is not None
             yield from _submit_local(p, fn, tasks, in_flight or 2 * workers)
 
 
 @contextlib.contextmanager
 def local_pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
     """A local process pool (forkserver) kept open across `run_tasks` calls; None for one
-    worker (tasks then run in this process)."""
+    worker (tasks then run in this process). Left by an exception, its workers are killed at
+    once (not after their tasks)."""
     if workers <= 1:
         yield None
         return
     ctx = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    try:
         yield pool
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM), failed, or the consumer stopped early
+        _kill_pool(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_init() -> None:
+    """In each worker process: Ctrl-C in a terminal reaches the whole process group, but only
+    the main process handles it (it ends the workers); and a worker dies with its parent (the
+    forkserver, which ends with the main process), even if the main process was killed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        parent = os.getppid()
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+        if os.getppid() != parent:  # the parent died before prctl: go too
+            os._exit(1)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still ends workers
+        pass
+
+
+def _kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill a process pool's workers at once and wait for them (no process outlives the command)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        with contextlib.suppress(Exception):
+            proc.join(timeout=10)
 
 
 def _submit_local(
@@ -67,16 +111,20 @@ def _submit_local(
 ) -> Iterator[tuple[int, Any]]:
     pending: dict[Future, int] = {}
     queue = iter(enumerate(tasks))
-    for i, task in islice(queue, in_flight):
-        pending[pool.submit(fn, *task)] = i
-    while pending:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for fut in done:
-            i = pending.pop(fut)
-            result = fut.result()
-            for j, task in islice(queue, 1):
-                pending[pool.submit(fn, *task)] = j
-            yield i, result
+    try:
+        for i, task in islice(queue, in_flight):
+            pending[pool.submit(fn, *task)] = i
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i = pending.pop(fut)
+                result = fut.result()
+                for j, task in islice(queue, 1):
+                    pending[pool.submit(fn, *task)] = j
+                yield i, result
+    finally:  # stopped early (an exception, or the consumer closed us): drop what is queued
+        for fut in pending:
+            fut.cancel()
 
 
 def _dask(
@@ -94,12 +142,17 @@ def _dask(
         pending[fut] = i
         finished.add(fut)
 
-    for i, task in islice(queue, limit):
-        submit(i, task)
-    for fut in finished:
-        i = pending.pop(fut)
-        result = fut.result()
-        fut.release()
-        for j, task in islice(queue, 1):
-            submit(j, task)
-        yield i, result
+    try:
+        for i, task in islice(queue, limit):
+            submit(i, task)
+        for fut in finished:
+            i = pending.pop(fut)
+            result = fut.result()
+            fut.release()
+            for j, task in islice(queue, 1):
+                submit(j, task)
+            yield i, result
+    finally:  # interrupted or failed: nothing of ours stays queued on the cluster
+        if pending:
+            with contextlib.suppress(Exception):
+                client.cancel(list(pending))

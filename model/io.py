@@ -55,7 +55,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600: a result file is readable like any other
+    finally:
+        os.close(fd)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -64,15 +67,59 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
+def current_umask() -> int:
+    """The process's file-creation mask: from /proc on Linux (no change, thread-safe), else
+    read by setting it and putting it back."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | Path, writer: Callable[[Path], Any]) -> None:
     """Call `writer(tmp_path)` and move the result to `path` atomically."""
     with atomic_path(path) as tmp:
         writer(tmp)
 
 
-def write_json(path: str | Path, data: Any) -> None:
-    """Write JSON (UTF-8, indented) atomically."""
+def write_json(path: str | Path, data: Any, digits: int | None = None) -> None:
+    """Write JSON (UTF-8, indented) atomically; with `digits`, floats rounded to that many
+    significant digits (`rounded`)."""
+    if digits is not None:
+        data = rounded(data, digits)
     write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"))
+
+
+RESULT_DIGITS = 5
+"""Significant digits of the figures in result JSON files: Monte Carlo error is far larger than
+1 in 10^5, so more digits only look precise (0.38333 not 0.38333333333333336)."""
+
+
+def round_sig(x: float, digits: int = RESULT_DIGITS) -> float:
+    """`x` rounded to `digits` significant digits (0, inf and NaN unchanged)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+def rounded(data: Any, digits: int = RESULT_DIGITS) -> Any:
+    """A copy of nested dicts/lists/tuples with every float rounded to `digits` significant
+    digits (ints, strings and booleans unchanged)."""
+    if isinstance(data, float):
+        return round_sig(data, digits)
+    if isinstance(data, dict):
+        return {k: rounded(v, digits) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [rounded(v, digits) for v in data]
+    if hasattr(data, "item") and getattr(data, "ndim", None) == 0:  # a numpy scalar
+        return rounded(data.item(), digits)
+    return data
 
 
 # ---------------------------------------------------------------------- reading users' files

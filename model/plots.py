@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findSystemFonts, fontManager
 
-from .analysis import BN
+from .analysis import BN, p_key
 from .data import facts
 from .io import write_atomic
 from .sectors import SECTORS, Sector
@@ -107,7 +107,7 @@ def _headline(c: dict[str, Any], end: int) -> str:
     lo, hi = c["p_ci95"]
     cy = c.get("median_cross_year")
     cross = f"median crossing year {cy}" if cy is not None else "median run does not cross"
-    return f"P(≥100 bn by {end}) = {c['p_100bn_by_2025']:.2f} [{lo:.2f}, {hi:.2f}]\n{cross}"
+    return f"P(≥100 bn by {end}) = {c[p_key(int(end))]:.2f} [{lo:.2f}, {hi:.2f}]\n{cross}"
 
 
 def fan_chart(

@@ -20,16 +20,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ..analysis import threshold_yuan
-from ..ensemble import RunSettings, run_replication
+from ..ensemble import RunSettings
 from ..executor import run_tasks
-from ..io import write_atomic, write_json
+from ..io import RESULT_DIGITS, write_atomic, write_json
 from ..levers import BASELINE_LEVERS, BASELINE_SHARES, MEASURES, LeverSpec, Schedule, lever_specs
-from ..records import STOCKS
 from ..scenario import Scenario
-from ..sectors import SECTOR_INDEX, TARGET_SECTORS
+from ..sectors import TARGET_SECTORS
+from .paired import ci as _ci
+from .paired import concat_outcomes, run_outcomes
 
 BN = 1e9
 RUNS_PER_TASK = 5
@@ -145,33 +144,6 @@ def measure_variants(scenario: Scenario) -> list[Variant]:
     return out
 
 
-def run_outcomes(
-    scenario: Scenario, runs: list[int], seed: int, settings: RunSettings, metrics: tuple[str, ...]
-) -> dict[str, np.ndarray]:
-    """Per-run outcomes of some replications: end-year output per target sector (yuan/yr),
-    whether it reached 100 bn by the end year, and each metric (flows summed over the projected
-    years, stocks at the end year)."""
-    threshold = threshold_yuan()
-    idx = [SECTOR_INDEX[s] for s in TARGET_SECTORS]
-    out, cross, mets = [], [], []
-    for r in runs:
-        rec = run_replication(scenario, np.random.SeedSequence(seed, spawn_key=(r,)), settings)
-        out.append(rec.sector_output[-1, idx])
-        cross.append((rec.sector_output[:, idx] >= threshold).any(axis=0))
-        mets.append([rec.zone[m][-1] if m in STOCKS else np.nansum(rec.zone[m][1:]) for m in metrics])
-    return {"output": np.array(out), "cross": np.array(cross, dtype=float), "metrics": np.array(mets)}
-
-
-def _ci(d: np.ndarray) -> tuple[float, float, float]:
-    """Mean of paired differences with its 95% t-interval."""
-    n = d.shape[0]
-    mean = float(d.mean())
-    if n < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n))
-    return mean, mean - half, mean + half
-
-
 @dataclass
 class EffectsResult:
     scenario: str
@@ -236,8 +208,7 @@ def run_effects(
             progress(len(tasks[i][1]))
     results = []
     for k in range(len(scenarios)):
-        block = [parts[k * len(chunks) + j] for j in range(len(chunks))]
-        results.append({key: np.concatenate([b[key] for b in block]) for key in block[0]})
+        results.append(concat_outcomes([parts[k * len(chunks) + j] for j in range(len(chunks))]))
     base = results[0]
     rows = []
     for v, res in zip(variants, results[1:], strict=True):
@@ -281,4 +252,4 @@ def write_effects(result: EffectsResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "effects.csv", lambda p: result.table.to_csv(p, index=False))
     meta = {k: getattr(result, k) for k in ("scenario", "by", "runs", "seed", "scale")}
-    write_json(out / "effects.json", {**meta, "effects": result.table.to_dict(orient="records")})
+    write_json(out / "effects.json", {**meta, "effects": result.table.to_dict(orient="records")}, digits=RESULT_DIGITS)

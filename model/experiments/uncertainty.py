@@ -35,7 +35,7 @@ from ..analysis import threshold_yuan
 from ..cluster_model import ClusterModel
 from ..executor import run_tasks
 from ..inputs import ParamSource, RunInputs, compose_inputs, input_streams
-from ..io import write_json
+from ..io import RESULT_DIGITS, write_json
 from ..plots import save_figure
 from ..scenario import Scenario
 from ..sectors import SECTOR_INDEX, TARGET_SECTORS
@@ -185,7 +185,7 @@ def figure(table: pd.DataFrame, title: str) -> Any:
 def write_outputs(table: pd.DataFrame, meta: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "uncertainty.csv", index=False, float_format="%.6g")
-    write_json(out / "uncertainty.json", {**meta, "components": table.to_dict(orient="records")})
+    write_json(out / "uncertainty.json", {**meta, "components": table.to_dict(orient="records")}, digits=RESULT_DIGITS)
     title = (
         f"{meta['scenario']}: variance split, {meta['params']} x {meta['baselines']} x {meta['seeds']} runs, "
         f"scale {meta['scale']}"

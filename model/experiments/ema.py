@@ -1,0 +1,132 @@
+"""The EMA Workbench connector: the model as an EMA Workbench `Model` (the `discovery` extra).
+
+    from model.experiments.ema import ema_model
+    from ema_workbench import perform_experiments
+    experiments, outcomes = perform_experiments(ema_model(replications=20), scenarios=50, policies=8)
+
+Declared once, derived here:
+- levers: every numeric lever of `levers.lever_specs()` over its plausible range, named by its
+  path with `__` for the dots (EMA names are Python identifiers:
+  `policy__special_funds_yuan_per_year`); sector-mapping levers one per sector
+  (`clusters__anchor_projects_per_year__robotics`); per-year values are not explored (a lever
+  set here is constant over the years);
+- uncertainties: the behavioural parameters of `params.param_specs()` over their documented
+  ranges (by name; `parameters=` picks a subset);
+- outcomes: for each target cluster P(>= 100 bn by the end year) (`p_100bn_<cluster>`) and the
+  median end-year output in bn yuan (`output_bn_<cluster>`), and P(all four) (`p_all_four`).
+
+An experiment runs `replications` replications seeded as `etown run --seed SEED` seeds them
+(replication r: `SeedSequence(SEED, spawn_key=(r,))`), of the base scenario with the experiment's
+levers and with its parameters fixed (`uncertainties.parameters`); every other input (2020 draws,
+sector shocks, pipeline, parameters not given) is drawn as `etown run` draws it. So an experiment
+equals `etown run` of a scenario file that sets those levers and parameters, with the same seed,
+runs and scale (tests/test_ema.py checks it).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..ensemble import RunSettings
+from ..levers import lever_specs
+from ..params import param_specs
+from ..scenario import Scenario
+from ..sectors import SECTOR_IDS, TARGET_SECTORS
+from .paired import BN, run_outcomes
+
+DEFAULT_SEED = 20210201  # api.DEFAULT_SEED (not imported: api pulls in the plotting stack)
+
+
+SEP = "__"
+"""Replaces the dots of a lever path in its EMA name."""
+
+
+def ema_name(path: str) -> str:
+    """`policy.approval_months` -> `policy__approval_months`."""
+    return path.replace(".", SEP)
+
+
+def lever_ranges() -> dict[str, tuple[float, float]]:
+    """Every numeric lever (per sector for mappings), by EMA name, with its plausible range."""
+    out: dict[str, tuple[float, float]] = {}
+    for spec in lever_specs():
+        lo, hi = spec.info.plausible
+        if spec.mapping:
+            out.update({ema_name(f"{spec.path}.{s}"): (float(lo), float(hi)) for s in SECTOR_IDS})
+        else:
+            out[ema_name(spec.path)] = (float(lo), float(hi))
+    return out
+
+
+def experiment_scenario(base: Scenario, values: dict[str, float]) -> Scenario:
+    """`base` with the levers and parameters of one experiment: lever paths set, every other
+    name a behavioural parameter fixed in `uncertainties.parameters`."""
+    data = base.model_dump(mode="python")
+    params = dict(data["uncertainties"]["parameters"])
+    specs = param_specs()
+    for name, value in values.items():
+        if name in specs:
+            params[name] = float(value)
+            continue
+        section, field, *sector = name.split(SEP)
+        if sector:
+            data[section][field] = {**data[section][field], sector[0]: float(value)}
+        else:
+            data[section][field] = float(value)
+    data["uncertainties"]["parameters"] = params
+    return Scenario.model_validate(data)
+
+
+def outcomes_of(scenario: Scenario, replications: int, seed: int, settings: RunSettings) -> dict[str, float]:
+    """The outcomes of one experiment (see the module docstring)."""
+    res = run_outcomes(scenario, list(range(replications)), seed, settings)
+    out: dict[str, float] = {}
+    for j, s in enumerate(TARGET_SECTORS):
+        out[f"p_100bn_{s}"] = float(res["cross"][:, j].mean())
+        out[f"output_bn_{s}"] = float(np.median(res["output"][:, j]) / BN)
+    out["p_all_four"] = float(res["all_four"].mean())
+    return out
+
+
+def ema_model(
+    scenario: Scenario | None = None,
+    *,
+    replications: int = 10,
+    seed: int = DEFAULT_SEED,
+    scale: float = 0.1,
+    levers: list[str] | None = None,
+    parameters: list[str] | None = None,
+    name: str = "etown",
+) -> Any:
+    """An EMA Workbench `Model` of `scenario` (default: the baseline) whose levers, uncertainties
+    and outcomes are the model's own. levers / parameters: subsets by name (default: all)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ema_workbench import Model, RealParameter, ScalarOutcome
+    from ..calibration.store import default_source
+
+    base = scenario or Scenario(name="baseline")
+    ranges = lever_ranges()
+    specs = param_specs()
+    chosen_levers = list(ranges) if levers is None else levers
+    chosen_params = list(specs) if parameters is None else parameters
+    unknown = [n for n in chosen_levers if n not in ranges] + [n for n in chosen_params if n not in specs]
+    if unknown:
+        raise ValueError(f"unknown lever or parameter {unknown[0]!r}")
+    settings = RunSettings(scale=scale, param_source=default_source())
+
+    def function(**values: float) -> dict[str, float]:
+        return outcomes_of(experiment_scenario(base, values), replications, seed, settings)
+
+    model = Model(name, function=function)
+    model.levers = [RealParameter(n, *ranges[n]) for n in chosen_levers]
+    model.uncertainties = [RealParameter(n, specs[n].low, specs[n].high) for n in chosen_params]
+    model.outcomes = [
+        *(ScalarOutcome(f"p_100bn_{s}", kind=ScalarOutcome.MAXIMIZE) for s in TARGET_SECTORS),
+        *(ScalarOutcome(f"output_bn_{s}", kind=ScalarOutcome.MAXIMIZE) for s in TARGET_SECTORS),
+        ScalarOutcome("p_all_four", kind=ScalarOutcome.MAXIMIZE),
+    ]
+    return model
