@@ -49,6 +49,17 @@ def fail(message: str, status: int = 2) -> None:
     raise typer.Exit(status)
 
 
+def write_failed(exc: OSError) -> None:
+    """The one-line error for results that cannot be written (exit 2)."""
+    fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+
+
+def close_client(client: Any) -> None:
+    """Close a Dask client from `_client` (None: nothing to close)."""
+    if client is not None:
+        client.close()
+
+
 _REWRITES = [  # click's and pydantic's wording of a bad option value -> "must be ..."
     (
         r"^(?P<got>.*) is not in the range (?P<low>[^<]+)<=x<=(?P<high>[^.]+(\.\d+)?)\.?$",
@@ -206,7 +217,7 @@ def run_cmd(
             EXIT_STATUS[exc.signame],
         )
     except OSError as exc:
-        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        write_failed(exc)
     typer.echo(result.table())
     typer.echo(f"results: {result.out}/ (summary.json, runs.parquet, fan_chart.png)")
 
@@ -287,8 +298,7 @@ def calibrate_cmd(
     try:
         cal, table, post = fit.run_calibration(cfg, out, write=write and until == 2020, client=client, progress=_say())
     finally:
-        if client is not None:
-            client.close()
+        close_client(client)
     typer.echo(fit.format_table(table))
     typer.echo(post.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     smc = cal.smc
@@ -321,8 +331,7 @@ def backtest_cmd(
     try:
         report = backtest.run_backtest(cfg, out, client=client, progress=_say())
     finally:
-        if client is not None:
-            client.close()
+        close_client(client)
     typer.echo(backtest.format_report(report))
     typer.echo(f"results: {out}/ (backtest.json, backtest.png)")
 
@@ -361,8 +370,7 @@ def uncertainty_cmd(
             client=client,
         )
     finally:
-        if client is not None:
-            client.close()
+        close_client(client)
     out = out if out is not None else Path("results") / "uncertainty" / sc.name
     meta = {"scenario": sc.name, "params": params, "baselines": baselines, "seeds": seeds, "scale": scale, "seed": seed}
     unc.write_outputs(table, meta, out)
@@ -421,12 +429,11 @@ def sensitivity_cmd(
             progress=bar.update,
             client=client,
         )
-    if client is not None:
-        client.close()
+    close_client(client)
     try:
         sa.write_outputs(result, out)
     except OSError as exc:
-        fail(f"cannot write results: {exc}")
+        write_failed(exc)
     typer.echo(f"ten most influential inputs ({result.meta['ranking_method']}, {result.meta['wall_time_s']:.0f} s):")
     typer.echo(result.top_table(10))
     typer.echo(f"results: {out}/ (indices.csv, sensitivity.json, indices_*.png, design_*.csv)")
@@ -481,14 +488,14 @@ def effects_cmd(
     from tqdm import tqdm
 
     from .calibration.store import default_source
-    from .ensemble import RunSettings, connect
+    from .ensemble import RunSettings
     from .experiments.effects import lever_variants, measure_variants, run_effects, write_effects
 
     if by not in ("lever", "measure"):
         fail(f"--by: must be lever or measure, got {by!r}")
     try:
         sc = load_scenario(scenario).scenario
-        client = connect(scheduler) if scheduler else None
+        client = _client(scheduler)
     except USER_ERRORS as exc:
         fail(str(exc))
     variants = lever_variants(sc) if by == "lever" else measure_variants(sc)
@@ -499,12 +506,11 @@ def effects_cmd(
         result = run_effects(
             sc, by=by, runs=runs, seed=seed, settings=settings, workers=workers, client=client, progress=bar.update
         )
-    if client is not None:
-        client.close()
+    close_client(client)
     try:
         write_effects(result, out)
     except OSError as exc:
-        fail(f"cannot write results: {exc}")
+        write_failed(exc)
     typer.echo(result.format())
     typer.echo(f"results: {out}/ (effects.csv, effects.json)")
 
@@ -558,7 +564,7 @@ def compare_cmd(
         )
         write_compare(cmp, out)
     except OSError as exc:
-        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        write_failed(exc)
     typer.echo(cmp.format())
     typer.echo(f"results: {out}/ (compare.csv, compare.json, compare.png; ensembles in {out}/scenarios/)")
 
@@ -592,7 +598,7 @@ def discover_cmd(
     from tqdm import tqdm
 
     from .calibration.store import default_source
-    from .ensemble import RunSettings, check_settings, connect
+    from .ensemble import RunSettings, check_settings
     from .experiments.discover import read_levers_file, require_prim, run_discovery, write_discovery
 
     spec = read_levers_file(levers_file)
@@ -600,7 +606,7 @@ def discover_cmd(
     spec.replications = replications or spec.replications
     check_settings(spec.replications, seed, workers, RunSettings(scale=scale))
     require_prim()  # the discovery extra is installed (one line if not)
-    client = connect(scheduler) if scheduler else None
+    client = _client(scheduler)
     settings = RunSettings(scale=scale, param_source=default_source())
     tasks = spec.points * -(-spec.replications // 4)
     try:
@@ -610,10 +616,9 @@ def discover_cmd(
             )
         write_discovery(result, out)
     except OSError as exc:
-        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        write_failed(exc)
     finally:
-        if client is not None:
-            client.close()
+        close_client(client)
     typer.echo(result.format())
     typer.echo(f"results: {out}/ (discover.md, discover.json, discover.csv, peeling.png)")
 
@@ -645,7 +650,7 @@ def optimize_cmd(
     from tqdm import tqdm
 
     from .calibration.store import default_source
-    from .ensemble import RunSettings, check_settings, connect
+    from .ensemble import RunSettings, check_settings
     from .experiments import optimize as opt
     from .levers import value_at
     from .sectors import TARGET_SECTORS
@@ -660,7 +665,7 @@ def optimize_cmd(
         import optuna  # noqa: F401
     except ImportError:
         fail("etown optimize needs Optuna: pip install 'etown-clusters[optimize]'")
-    client = connect(scheduler) if scheduler else None
+    client = _client(scheduler)
     settings = RunSettings(scale=scale, param_source=default_source())
     objective = f"P({cluster} >= 100 bn by {sc.end_year})" if cluster else f"P(all four >= 100 bn by {sc.end_year})"
     start = opt.Policy(
@@ -688,10 +693,9 @@ def optimize_cmd(
         result.scale = scale
         opt.write_optimize(result, out)
     except OSError as exc:
-        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        write_failed(exc)
     finally:
-        if client is not None:
-            client.close()
+        close_client(client)
     typer.echo(result.format())
     typer.echo(f"results: {out}/ (optimize.json, frontier.csv, evaluations.csv, frontier.png)")
 
@@ -710,7 +714,7 @@ def export_cmd(
     try:
         target = export(results_dir, format, out)
     except OSError as exc:
-        fail(f"cannot write results: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        write_failed(exc)
     typer.echo(f"exported: {target}")
 
 

@@ -212,6 +212,24 @@ def _remove_stale(out: Path, parts: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def saved_fingerprint(spec: EnsembleSpec) -> Any:
+    """The ensemble's fingerprint as its manifest stores it (tuples become lists)."""
+    return json.loads(json.dumps(spec.fingerprint()))
+
+
+def check_manifest(manifest: Path, fingerprint: Any) -> None:
+    """Raise EnsembleError unless the saved parts' manifest is this ensemble's (for --resume)."""
+    try:
+        old = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        old = None
+    if old != fingerprint:
+        raise EnsembleError(
+            f"{manifest.parent}: the saved parts belong to a different ensemble (scenario, runs, seed or settings "
+            "differ); rerun without --resume or choose another --out"
+        )
+
+
 def prepare_parts(out: Path, spec: EnsembleSpec, resume: bool) -> Path:
     """Create (or, with resume, check) the parts folder of an ensemble; returns its path.
 
@@ -219,17 +237,9 @@ def prepare_parts(out: Path, spec: EnsembleSpec, resume: bool) -> Path:
     exists for a finished ensemble."""
     parts = out / PARTS_DIR
     manifest = parts / MANIFEST
-    fingerprint = json.loads(json.dumps(spec.fingerprint()))  # as saved (tuples become lists)
+    fingerprint = saved_fingerprint(spec)
     if resume and manifest.exists():
-        try:
-            old = json.loads(manifest.read_text())
-        except (OSError, ValueError):
-            old = None
-        if old != fingerprint:
-            raise EnsembleError(
-                f"{parts}: the saved parts belong to a different ensemble (scenario, runs, seed or settings "
-                "differ); rerun without --resume or choose another --out"
-            )
+        check_manifest(manifest, fingerprint)
         _remove_stale(out, parts)
         return parts
     _remove_stale(out, parts)
@@ -658,22 +668,12 @@ class OutputFolder:
         for a finished one, linked from `<out>/parts`), after checking they are this ensemble's."""
         with signals_deferred():
             self._finish_commit()
-        fingerprint = json.loads(json.dumps(spec.fingerprint()))
         staged = self.staging / PARTS_DIR / MANIFEST
         finished = self.root / PARTS_DIR / MANIFEST
         if resume:
-            for manifest in (staged, finished):
-                if manifest.is_file():
-                    try:
-                        old = json.loads(manifest.read_text())
-                    except (OSError, ValueError):
-                        old = None
-                    if old != fingerprint:
-                        raise EnsembleError(
-                            f"{manifest.parent}: the saved parts belong to a different ensemble (scenario, runs, seed "
-                            "or settings differ); rerun without --resume or choose another --out"
-                        )
-                    break
+            saved = next((m for m in (staged, finished) if m.is_file()), None)
+            if saved is not None:
+                check_manifest(saved, saved_fingerprint(spec))
         if not resume and self.staging.exists():
             shutil.rmtree(self.staging)
         self.staging.mkdir(exist_ok=True)
