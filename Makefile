@@ -40,7 +40,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python scripts/solara_assets.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 format: $(STAMP)
 	$(BIN)/ruff format .
