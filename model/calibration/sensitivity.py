@@ -1,8 +1,8 @@
 """Global sensitivity analysis (SALib): Morris screening, then Sobol first-order and total indices.
 
 Inputs are the free behavioural parameters (their [low, high] ranges in
-model/data/parameters.yaml) and the main policy levers (`LEVER_RANGES` below: the one place
-their ranges and units are defined). A design point is a dict {input name: value}; levers are
+model/data/parameters.yaml) and the main policy levers (`LEVER_RANGES` below: each over the
+plausible range declared with the lever in model/levers.py). A design point is a dict {input name: value}; levers are
 named `lever.<name>` and given in the display unit of `LEVER_RANGES` (e.g. bn yuan/yr).
 `design_point_run` turns a design point into the (Scenario, Params) pair a replication runs.
 
@@ -34,6 +34,7 @@ from ..analysis import threshold_yuan
 from ..ensemble import RunSettings, run_replication
 from ..executor import run_tasks
 from ..io import write_atomic, write_json
+from ..levers import lever_specs
 from ..params import Params, default_params, param_specs
 from ..plots import save_figure
 from ..scenario import Scenario
@@ -67,81 +68,37 @@ class LeverRange:
     why: str = ""
 
 
+def declared_range(
+    name: str, path: tuple[str, str], *, unit: str = "", factor: float = 1.0, integer: bool = False
+) -> LeverRange:
+    """The lever at `path` varied over its declared plausible range (levers.py: the range of
+    real zone policies), shown in `unit` (model unit / factor; default the declared unit)."""
+    spec = next(s for s in lever_specs() if s.path == ".".join(path))
+    low, high = spec.info.plausible
+    default = spec.default
+    if isinstance(default, dict):  # a sector mapping: the range applies to each target sector
+        default = {k: default[k] for k in TARGET_SECTORS}
+    why = f"plausible range declared in levers.py; 2020 value {default}: {spec.info.channel}"
+    return LeverRange(name, path, low / factor, high / factor, unit or spec.info.unit, factor, integer, why)
+
+
+# the levers the analysis varies, each over its declared plausible range (no second declaration)
 LEVER_RANGES: tuple[LeverRange, ...] = (
-    LeverRange(
-        "special_funds_bn",
-        ("policy", "special_funds_yuan_per_year"),
-        0.0,
-        20.0,
-        "bn yuan/yr",
-        BN,
-        why="2020 plan: over 10 bn a year; from none to double",
+    declared_range("special_funds_bn", ("policy", "special_funds_yuan_per_year"), unit="bn yuan/yr", factor=BN),
+    declared_range(
+        "anchor_projects_per_target", ("clusters", "anchor_projects_per_year"), unit="projects/yr per target sector"
     ),
-    LeverRange(
-        "anchor_projects_per_target",
-        ("clusters", "anchor_projects_per_year"),
-        0.0,
-        2.0,
-        "projects/yr per target sector",
-        why="2020 pace 0.3-0.5 per sector; up to two fabs/plants a year",
+    declared_range(
+        "anchor_investment_bn", ("clusters", "anchor_investment_yuan"), unit="bn yuan per project", factor=BN
     ),
-    LeverRange(
-        "anchor_investment_bn",
-        ("clusters", "anchor_investment_yuan"),
-        2.0,
-        10.0,
-        "bn yuan per project",
-        BN,
-        why="2020-era projects were 2-10 bn",
-    ),
-    LeverRange(
-        "innovation_centres",
-        ("ecosystem", "innovation_centres"),
-        0.0,
-        40.0,
-        "centres",
-        integer=True,
-        why="2020 ~10, plan '20+'",
-    ),
-    LeverRange(
-        "tech_vp_per_year",
-        ("ecosystem", "tech_vp_per_year"),
-        0.0,
-        500.0,
-        "persons/yr",
-        why="technology vice-presidents placed in firms",
-    ),
-    LeverRange(
-        "training_places_per_year",
-        ("talent", "training_places_per_year"),
-        0.0,
-        20000.0,
-        "persons/yr",
-        why="2020 ~5,000",
-    ),
-    LeverRange(
-        "programme_persons_per_year",
-        ("talent", "programme_persons_per_year"),
-        0.0,
-        10000.0,
-        "persons/yr",
-        why="2020 ~2,000 brought in by talent programmes",
-    ),
-    LeverRange(
-        "land_cost_reduction", ("policy", "land_cost_reduction"), 0.0, 0.5, "share", why="2020 ~0.1 (flexible leasing)"
-    ),
-    LeverRange("approval_months", ("policy", "approval_months"), 2.0, 12.0, "months", why="2020 ~6 months"),
-    LeverRange(
-        "rd_reward_rate", ("policy", "rd_reward_rate"), 0.0, 0.5, "yuan per yuan of R&D increase", why="2020 ~0.1"
-    ),
-    LeverRange(
-        "road_km",
-        ("urban_scenarios", "autonomous_driving_road_km"),
-        22.1,
-        300.0,
-        "equipped road-km",
-        why="phase 1 (2020) 22.1 km; a city-wide zone a few hundred km",
-    ),
+    declared_range("innovation_centres", ("ecosystem", "innovation_centres"), integer=True),
+    declared_range("tech_vp_per_year", ("ecosystem", "tech_vp_per_year")),
+    declared_range("training_places_per_year", ("talent", "training_places_per_year")),
+    declared_range("programme_persons_per_year", ("talent", "programme_persons_per_year")),
+    declared_range("land_cost_reduction", ("policy", "land_cost_reduction")),
+    declared_range("approval_months", ("policy", "approval_months")),
+    declared_range("rd_reward_rate", ("policy", "rd_reward_rate")),
+    declared_range("road_km", ("urban_scenarios", "autonomous_driving_road_km")),
 )
 LEVERS_BY_NAME = {LEVER_PREFIX + lv.name: lv for lv in LEVER_RANGES}
 
