@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -35,6 +35,9 @@ from .ensemble import (
 from .io import rounded, write_json
 from .plots import Names, fan_chart, save_figure
 from .scenario import LoadedScenario, load_scenario
+
+if TYPE_CHECKING:
+    from .experiments.compare import Comparison
 
 DEFAULT_SEED = 20210201  # the seed article's publication date
 
@@ -199,3 +202,43 @@ def _summary(
         "parameter_uncertainty": parameter_uncertainty(bool(calibrated_sample()), sampled),
         "wall_time_s": round(time.perf_counter() - started, 2),
     }
+
+
+def compare(
+    scenarios: list[str | Path | LoadedScenario],
+    *,
+    baseline: str | None = None,
+    runs: int = 100,
+    seed: int = DEFAULT_SEED,
+    scale: float = 0.1,
+    workers: int = 1,
+    out: str | Path | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    point_estimate: bool = False,
+    progress: bool = True,
+) -> Comparison:
+    """Compare scenarios with common random numbers, as `etown compare` does: each runs as an
+    ensemble with the same seed in `out/scenarios/<name>/` (default out: results/compare/);
+    returns the `Comparison` (`.table`: per target cluster and scenario, P(>= 100 bn) and
+    end-year output with paired differences to `baseline` (default: the first) and their 95%
+    CIs; `.chart()`: the comparison figure) and writes compare.csv/json/png to `out`."""
+    from .experiments.compare import run_compare, write_compare
+
+    loaded = [s if isinstance(s, LoadedScenario) else load_scenario(s) for s in scenarios]
+    folder = Path(out) if out is not None else Path("results") / "compare"
+    cmp = run_compare(
+        loaded,
+        folder,
+        baseline=baseline,
+        runs=runs,
+        seed=seed,
+        scale=scale,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        point_estimate=point_estimate,
+        progress=progress,
+    )
+    write_compare(cmp, folder)
+    return cmp

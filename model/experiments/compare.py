@@ -87,6 +87,10 @@ class Comparison:
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     folders: dict[str, Path] = field(default_factory=dict)
 
+    def chart(self) -> Figure:
+        """The comparison figure (median paths with bands, probability differences)."""
+        return compare_chart(self)
+
     def format(self) -> str:
         """The table a user reads."""
         end = self.end_year
