@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
@@ -217,12 +218,15 @@ def compare(
     resume: bool = False,
     point_estimate: bool = False,
     progress: bool = True,
+    command: str | None = None,
+    on_scenario: Callable[[str], None] | None = None,
 ) -> Comparison:
     """Compare scenarios with common random numbers, as `etown compare` does: each runs as an
     ensemble with the same seed in `out/scenarios/<name>/` (default out: results/compare/);
     returns the `Comparison` (`.table`: per target cluster and scenario, P(>= 100 bn) and
     end-year output with paired differences to `baseline` (default: the first) and their 95%
-    CIs; `.chart()`: the comparison figure) and writes compare.csv/json/png to `out`."""
+    CIs; `.chart()`: the comparison figure) and writes compare.csv/json/png to `out`.
+    command: recorded in each ensemble's lock; on_scenario(name) is called as each one starts."""
     from .experiments.compare import run_compare, write_compare
 
     loaded = [s if isinstance(s, LoadedScenario) else load_scenario(s) for s in scenarios]
@@ -239,6 +243,8 @@ def compare(
         resume=resume,
         point_estimate=point_estimate,
         progress=progress,
+        command=command,
+        on_scenario=on_scenario,
     )
     write_compare(cmp, folder)
     return cmp

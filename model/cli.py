@@ -24,7 +24,7 @@ try:  # typer >= 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - typer built on click
     from click import exceptions as click_exceptions
 
-from .api import DEFAULT_SEED, run
+from .api import DEFAULT_SEED, compare, run
 from .ensemble import STAGING_DIR, EnsembleError, Interrupted, Terminated, default_runs, stop_helper_processes
 from .io import RESULT_DIGITS, write_json
 from .levers import format_effective_levers, format_lever_table, plausibility_warnings
@@ -536,7 +536,7 @@ def compare_cmd(
     """Run scenarios with common random numbers; print and write P(>= 100 bn) and end-year output per
     target cluster with paired differences to the baseline (compare.csv, compare.json, compare.png)."""
     from .ensemble import check_settings
-    from .experiments.compare import labels, pick_baseline, run_compare, write_compare
+    from .experiments.compare import labels, pick_baseline
 
     if len(scenarios) < 2:
         fail("SCENARIOS: give at least two scenario files (a file may be given twice)")
@@ -547,14 +547,14 @@ def compare_cmd(
     check_settings(runs, seed, workers, _settings(scale))
     say = _say()
     try:
-        cmp = run_compare(
+        cmp = compare(
             loaded,
-            out,
             baseline=baseline,
             runs=runs,
             seed=seed,
             scale=scale,
             workers=workers,
+            out=out,
             scheduler=scheduler,
             resume=resume,
             point_estimate=point_estimate,
@@ -562,7 +562,6 @@ def compare_cmd(
             command=shlex.join(["etown", *sys.argv[1:]]),
             on_scenario=(lambda name: say(f"running {name}")) if say and not quiet else None,
         )
-        write_compare(cmp, out)
     except OSError as exc:
         write_failed(exc)
     typer.echo(cmp.format())
