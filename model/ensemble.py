@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from .analysis import ZONE_REPORT, EnsembleAggregate
 from .cluster_model import ClusterModel
+from .data import fact
 from .executor import run_tasks
 from .inputs import ParamSource, RunInputs
 from .io import atomic_path, echo, write_atomic, write_json
@@ -490,8 +491,8 @@ BYTES_PER_AGENT = 1_000
 """Memory per firm or talent-cohort agent, with margin (measured: ~450 B)."""
 PROCESS_BYTES = 300 << 20
 """Memory of a worker process before its first run (imports, the start state)."""
-FIRMS_2020 = 30_000
 TALENT_PERSONS_2020 = 300_000
+"""The model's 2020 talent pool, persons (derived from employment at start; ~310,000): a size."""
 AGENT_GROWTH = 4.0
 """Upper bound of the growth of agents over a projection (measured: x3.9 firms, x2.3 cohorts)."""
 
@@ -506,7 +507,8 @@ def physical_memory() -> int:
 
 def run_memory(settings: RunSettings) -> int:
     """Bytes one replication may need with these settings (an upper estimate)."""
-    agents = AGENT_GROWTH * (FIRMS_2020 * settings.scale + TALENT_PERSONS_2020 / settings.persons_per_agent)
+    firms = fact("zone", "firms", 2020) * settings.scale
+    agents = AGENT_GROWTH * (firms + TALENT_PERSONS_2020 / settings.persons_per_agent)
     return int(agents * BYTES_PER_AGENT)
 
 
