@@ -146,12 +146,14 @@ class ClusterModel(mesa.Model):
         self._build_pipeline()
         self.record: RunRecord = new_record(self.years, self.government.ledger)
         self._year_output = np.zeros(N_SECTORS)
-        record_year(self, 0, self.sector_output())
+        self._year_entrant_output = 0.0
+        record_year(self, 0, self.sector_output(), 0.0)
 
     # ------------------------------------------------------------------ building the start
     def _build_firms(self) -> None:
         cols = initial_firms(self.streams["population"], self.start, self.params, self.scale, self.ht_threshold)
         rows = self._add_firms(**cols)
+        self.n_start_firms = rows.size
         f = self.firms
         # start debt within what banks lend (at the unsubsidised rate)
         young = startup(f.age[rows], f.anchor[rows])
@@ -260,6 +262,13 @@ class ClusterModel(mesa.Model):
         f = self.firms
         return np.bincount(f.sector, weights=f.output, minlength=N_SECTORS)  # exited firms have output 0
 
+    def entrant_output(self) -> float:
+        """Output run rate (yuan/year) of the firms founded after the start (start-ups and
+        suppliers; major projects are not entrants of this kind)."""
+        f = self.firms
+        new = slice(self.n_start_firms, f.n)
+        return float(f.output[new][~f.anchor[new]].sum())  # exited firms have output 0
+
     def gdp(self, output: np.ndarray, year: int) -> float:
         """Zone GDP (yuan/yr): value added of the sectors plus the rest of the economy."""
         years_in = year - self.start.year
@@ -296,9 +305,11 @@ class ClusterModel(mesa.Model):
         f = self.firms
         f.age[:] += f.alive  # the living age a quarter (exited rows are never read)
         self._year_output += self.sector_output() * self.dt
+        self._year_entrant_output += self.entrant_output() * self.dt
         if self.quarter % self.steps_per_year == 0:
-            record_year(self, year_i + 1, self._year_output)
+            record_year(self, year_i + 1, self._year_output, self._year_entrant_output)
             self._year_output = np.zeros(N_SECTORS)
+            self._year_entrant_output = 0.0
 
     def run(self) -> RunRecord:
         """Run to the scenario's end year; returns the yearly record."""

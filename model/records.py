@@ -38,7 +38,9 @@ FLOWS = (
 
 ZONE_METRICS = (
     "gdp",
+    "value_added",
     "industrial_output",
+    "entrant_output",
     "firms",
     "high_tech_firms",
     "talent_persons",
@@ -66,7 +68,10 @@ ZONE_METRICS = (
     "constrained_share",
     *(f"paid_{k}" for k in funding.INSTRUMENTS),
 )
-"""Zone outcomes recorded per year: gdp, industrial_output (yuan/yr); firms, high_tech_firms
+"""Zone outcomes recorded per year: gdp, industrial_output (yuan/yr); value_added (value added
+of the seven sectors, yuan/yr, GDP without the rest of the economy); entrant_output (output of
+the firms founded after the start year, start-ups and suppliers, not major projects: yuan/yr,
+calendar-year sum); firms, high_tech_firms
 (firms at year end); talent_persons (persons); budget_spent (yuan); innovations, entrants,
 supplier_entrants (of them pulled in by major projects), exits (count in the year);
 credit_granted, equity_invested (yuan in the year, equity incl. private co-investment);
@@ -91,6 +96,7 @@ STOCKS = {
     "credit_limit",
     "projects_waiting",
     "gdp",
+    "value_added",
     "industrial_output",
 }
 """Zone metrics that are levels at the year end (or run rates), not flows over the year."""
@@ -127,9 +133,10 @@ def new_tally() -> dict[str, float]:
     return dict.fromkeys(FLOWS, 0.0)
 
 
-def record_year(m: ClusterModel, i: int, output: np.ndarray) -> None:
+def record_year(m: ClusterModel, i: int, output: np.ndarray, entrant_output: float) -> None:
     """Write year index `i` of `m.record` from the model's state, `output` (yuan/yr per sector,
-    the calendar-year sum) and the year's tally; then reset the tally."""
+    the calendar-year sum), `entrant_output` (yuan/yr, the calendar-year sum of the output of
+    firms founded after the start) and the year's tally; then reset the tally."""
     f, r, t = m.firms, m.record, m.tally
     rows = f.live_rows()
     sector = f.sector[rows]
@@ -141,7 +148,9 @@ def record_year(m: ClusterModel, i: int, output: np.ndarray) -> None:
     r.sector_employees[i] = np.bincount(sector, weights=workers, minlength=N_SECTORS)
     z = r.zone
     z["gdp"][i] = m.gdp(output, m.years[i])
+    z["value_added"][i] = float(m.va_ratio @ output)
     z["industrial_output"][i] = output[np.asarray(INDUSTRIAL_MASK)].sum()
+    z["entrant_output"][i] = entrant_output
     z["firms"][i] = rows.size / m.scale
     z["high_tech_firms"][i] = np.count_nonzero(f.high_tech[rows]) / m.scale
     z["talent_persons"][i] = m.talent_pool().sum()
