@@ -75,7 +75,7 @@ def time_runs(kind: str, seeds: list[int]) -> dict[str, float]:
         model = make(SCENARIO, rng=seed)
         t1 = time.perf_counter()
         steps = 0
-        while model.quarter < model.n_steps:
+        while model.step_count < model.n_steps:
             steps += len(model.agents_by_type[Firm])
             model.step()
         t2 = time.perf_counter()

@@ -213,7 +213,7 @@ def budget_paid(model: ClusterModel) -> np.ndarray:
 
 def model_time(model: ClusterModel) -> float:
     """Calendar time at the end of the current step (2020.0 = end of 2020)."""
-    return model.start.year + model.quarter / model.steps_per_year
+    return model.start.year + model.step_count / model.steps_per_year
 
 
 @dataclass
@@ -259,7 +259,7 @@ class DashboardModel(ClusterModel):
     def step(self) -> None:
         super().step()
         self.trace.record(self)
-        if self.quarter >= self.n_steps:
+        if self.step_count >= self.n_steps:
             self.running = False
 
 
@@ -363,10 +363,10 @@ def clusters_past_figure(model: DashboardModel) -> Figure:
 
 
 def quarter_label(model: ClusterModel) -> str:
-    if model.quarter == 0:
+    if model.step_count == 0:
         return f"end of {model.start.year}"
-    year = model.start.year + 1 + (model.quarter - 1) // model.steps_per_year
-    return f"{year} Q{(model.quarter - 1) % model.steps_per_year + 1}"
+    year = model.start.year + 1 + (model.step_count - 1) // model.steps_per_year
+    return f"{year} Q{(model.step_count - 1) % model.steps_per_year + 1}"
 
 
 def png(figure: Figure, dpi: int = 100) -> bytes:

@@ -128,7 +128,8 @@ class Lever:
     For sector mappings the ranges apply to each sector's value, and `alternative` multiplies
     the four target sectors' values (or, where those are all zero, becomes their value).
     metric and sign: the intermediate quantity the lever moves first and in which direction
-    (tests check it with common random numbers).
+    (tests check it with common random numbers). costs_money: the lever changes what the zone's
+    budget pays (its effects are reported per extra yuan spent).
     """
 
     unit: str
@@ -140,6 +141,7 @@ class Lever:
     alternative: float
     metric: str  # the recorded zone metric (records.ZONE_METRICS) the lever moves first
     sign: int = 1  # direction: +1 = the metric rises with the lever
+    costs_money: bool = False  # moving it changes what the zone's budget pays (effects per yuan)
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ class Clusters(Section):
             moves="projects won (projects_won)",
             alternative=2.0,
             metric="projects_won",
+            costs_money=True,
         ),
     ] = Field(
         default_factory=lambda: {
@@ -266,6 +269,7 @@ class Clusters(Section):
             moves="projects won, project-support spending",
             alternative=0.20,
             metric="projects_won",
+            costs_money=True,
         ),
     ] = Field(
         0.10,
@@ -319,6 +323,7 @@ class Ecosystem(Section):
             moves="innovations",
             alternative=20.0,
             metric="innovations",
+            costs_money=True,
         ),
     ] = Field(10.0, description="technology innovation centres (技术创新中心); 2020 ~10, plan '20+'")
     pilot_bases: Annotated[
@@ -332,6 +337,7 @@ class Ecosystem(Section):
             moves="innovations",
             alternative=10.0,
             metric="innovations",
+            costs_money=True,
         ),
     ] = Field(5.0, description="pilot-scale (中试) bases; 2020 ~5, plan '10+'")
     key_technologies: Annotated[
@@ -345,6 +351,7 @@ class Ecosystem(Section):
             moves="innovations",
             alternative=10.0,
             metric="innovations",
+            costs_money=True,
         ),
     ] = Field(0.0, description="items on the key core technology list (白菜心工程); plan 10")
     key_technology_sectors: list[SectorId] = Field(
@@ -362,6 +369,7 @@ class Ecosystem(Section):
             moves="innovations",
             alternative=200.0,
             metric="innovations",
+            costs_money=True,
         ),
     ] = Field(0.0, description="researchers placed in firms as technology vice-presidents (科技副总), persons/yr")
     innovation_fund_yuan_per_year: Annotated[
@@ -375,6 +383,7 @@ class Ecosystem(Section):
             moves="equity invested",
             alternative=1e9,
             metric="equity_invested",
+            costs_money=True,
         ),
     ] = Field(0.0, description="technology innovation fund investing in start-ups, yuan/yr (beyond the special funds)")
     incubation_firms_per_year: Annotated[
@@ -388,6 +397,7 @@ class Ecosystem(Section):
             moves="high-tech firms, R&D spending",
             alternative=200.0,
             metric="high_tech_firms",
+            costs_money=True,
         ),
     ] = Field(0.0, description="firms a year the high-tech incubation mechanism brings to the R&D threshold")
 
@@ -406,6 +416,7 @@ class UrbanScenarios(Section):
             moves="procurement demand for auto and ngit",
             alternative=150.0,
             metric="procurement",
+            costs_money=True,
         ),
     ] = Field(
         default_factory=lambda: fact("zone", "autonomous_driving_zone_road_km_2020"),
@@ -423,6 +434,7 @@ class UrbanScenarios(Section):
             moves="procurement demand",
             alternative=1e9,
             metric="procurement",
+            costs_money=True,
         ),
     ] = Field(
         default_factory=lambda: {s: 0.0 for s in SECTOR_IDS},
@@ -439,6 +451,7 @@ class UrbanScenarios(Section):
             moves="procurement demand for biotech",
             alternative=1e9,
             metric="procurement",
+            costs_money=True,
         ),
     ] = Field(0.0, description="smart-healthcare spending beyond 2020, yuan/yr")
 
@@ -457,6 +470,7 @@ class Talent(Section):
             moves="talent inflow",
             alternative=5000.0,
             metric="talent_inflow",
+            costs_money=True,
         ),
     ] = Field(2000.0, description="talent brought in by programmes, persons/yr")
     training_places_per_year: Annotated[
@@ -470,6 +484,7 @@ class Talent(Section):
             moves="skill level of the talent pool",
             alternative=10000.0,
             metric="skill_level",
+            costs_money=True,
         ),
     ] = Field(5000.0, description="training places raising a skill level, persons/yr")
     housing_units: Annotated[
@@ -484,6 +499,7 @@ class Talent(Section):
             alternative=10000.0,
             metric="talent_outflow",
             sign=-1,
+            costs_money=True,
         ),
     ] = Field(5000.0, description="talent housing units available")
     school_places: Annotated[
@@ -498,6 +514,7 @@ class Talent(Section):
             alternative=6000.0,
             metric="talent_outflow",
             sign=-1,
+            costs_money=True,
         ),
     ] = Field(3000.0, description="school places for talents' children")
 
@@ -575,11 +592,13 @@ class PolicySystem(Section):
             allowed=(0, 2e11),
             plausible=(1e9, 3e10),
             channel="the budget every instrument draws on (equity, interest and rent subsidies, R&D rewards, "
-            "talent subsidies, project support); unspent money lapses",
+            "talent subsidies, project support); what an instrument does not spend is carried over or lapses "
+            "(carry_over_share)",
             mechanism="agents.py (Government), mechanisms/funding.py",
             moves="budget spent by instrument",
             alternative=2e10,
             metric="budget_spent",
+            costs_money=True,
         ),
     ] = Field(
         default_factory=lambda: fact("zone", "special_funds_plan_yuan_per_year"),
@@ -588,6 +607,24 @@ class PolicySystem(Section):
     budget_shares: BudgetShares = Field(
         default_factory=lambda: BudgetShares(**BASELINE_SHARES),
         description="split of the special funds over the six instruments (sum to 1)",
+    )
+    carry_over_share: Annotated[
+        Num,
+        _lever(
+            unit="share",
+            allowed=(0, 1),
+            plausible=(0, 1),
+            channel="special funds an instrument did not spend in a year: carried over to the next year's "
+            "budget of the same instrument (1) or lapsed back to the treasury (0)",
+            mechanism="agents.py (Government), mechanisms/funding.py",
+            moves="budget spent",
+            alternative=1.0,
+            metric="budget_spent",
+            costs_money=True,
+        ),
+    ] = Field(
+        0.0,
+        description="share of a year's unspent special funds carried over to the next year (0 = lapses, assumption)",
     )
     private_leverage: Annotated[
         Num,
@@ -627,6 +664,7 @@ class PolicySystem(Section):
             moves="credit limits, loan-interest subsidy paid",
             alternative=0.1,
             metric="credit_limit",
+            costs_money=True,
         ),
     ] = Field(0.3, description="share of loan interest the subsidy covers")
     rent_subsidy_share: Annotated[
@@ -640,6 +678,7 @@ class PolicySystem(Section):
             moves="rent subsidy paid, entrants, exits",
             alternative=0.6,
             metric="entrants",
+            costs_money=True,
         ),
     ] = Field(0.3, description="share of small and young firms' rent covered")
     rd_reward_rate: Annotated[
@@ -653,6 +692,7 @@ class PolicySystem(Section):
             moves="R&D intensity, innovations",
             alternative=0.0,
             metric="rd_intensity",
+            costs_money=True,
         ),
     ] = Field(0.1, description="reward per yuan of R&D-spending increase")
     talent_subsidy_per_person_yuan: Annotated[
@@ -667,6 +707,7 @@ class PolicySystem(Section):
             moves="talent inflow",
             alternative=0.0,
             metric="talent_inflow",
+            costs_money=True,
         ),
     ] = Field(5.0e4, description="subsidy per arriving senior (level-3) skilled person, yuan")
     land_hectares_per_year: Annotated[

@@ -149,6 +149,10 @@ class Params(Mapping[str, float]):
         """Sector demand trends (1/yr) in SECTOR_IDS order."""
         return np.array([self._values[f"trend_{s}"] for s in SECTOR_IDS])
 
+    def price_rel(self) -> np.ndarray:
+        """Sector price drifts against their national index (1/yr) in SECTOR_IDS order."""
+        return np.array([self._values[f"price_rel_{s}"] for s in SECTOR_IDS])
+
     def shock_sd(self) -> np.ndarray:
         """Sd of yearly sector demand shocks (log/yr) in SECTOR_IDS order."""
         return np.array([self._values[f"shock_sd_{s}"] for s in SECTOR_IDS])

@@ -1,32 +1,33 @@
 """Policy channels: a scenario's levers, year by year and relative to the 2020 levers, turned
 into the effects the mechanisms read. This is the one place a lever acts.
 
-| lever (levers.py)                      | effect here                        | read by                     |
-|----------------------------------------|------------------------------------|-----------------------------|
-| policy.special_funds, budget_shares    | `budgets` per instrument           | Government, GuidanceFund,   |
-|                                        |                                    | ProjectOffice (agents.py)   |
-| ecosystem.innovation_fund              | `innovation_fund` (equity)         | GuidanceFund                |
-| policy.private_leverage, equity_deal   | `private_leverage`, `equity_deal`  | GuidanceFund                |
-| clusters.sector_weights                | `sector_weights` (eligibility)     | Government, GuidanceFund    |
-| policy.interest_subsidy_share          | `interest_subsidy_share`           | finance (borrowing rate)    |
-| policy.rent_subsidy_share              | `rent_subsidy_share`, entry cost   | finance, entry              |
-| policy.rd_reward_rate                  | `rd_reward_rate`                   | innovation (R&D target)     |
-| policy.talent_subsidy_per_person       | `talent_subsidy_per_person`        | talent (inflow)             |
-| clusters.anchor_projects_per_year      | `projects_pursued`                 | projects (ProjectOffice)    |
-| clusters.anchor_incentive_share        | `win_probability`, `incentive_share` | projects                  |
-| clusters.anchor_investment_yuan        | `median_investment`                | projects                    |
-| clusters.suppliers_per_anchor          | `suppliers_per_project`            | projects -> entry           |
-| policy.land_hectares_per_year          | `land_ha_per_year`                 | projects (land stock)       |
-| policy.approval_months                 | `approval_quarters`, entry cost    | projects, entry             |
-| policy.land_cost_reduction             | entry cost                         | entry                       |
-| venture money (equity + innovation fund) | `entry_factor`                   | entry                       |
-| ecosystem.* (centres, bases, key tech) | `innovation_multiplier`            | innovation (hazard)         |
-| ecosystem.tech_vp, incubation          | `vp_per_year`, `incubation_per_year` | innovation, certification |
-| urban_scenarios.*                      | `scenario_demand`                  | demand -> growth            |
-| talent.*                               | inflow, training, retention        | talent                      |
+| lever (levers.py)                      | effect here                          | read by                       |
+|----------------------------------------|--------------------------------------|-------------------------------|
+| policy.special_funds, budget_shares    | `budgets` per instrument             | Government (agents.py)        |
+| policy.carry_over_share                | `carry_over_share`                   | Government (year end)         |
+| ecosystem.innovation_fund              | `innovation_fund` (equity budget)    | GuidanceFund                  |
+| policy.private_leverage, equity_deal   | `private_leverage`, `equity_deal`    | GuidanceFund                  |
+| clusters.sector_weights                | `sector_weights` (eligibility)       | Government, GuidanceFund      |
+| policy.interest_subsidy_share          | `interest_subsidy_share`             | Government -> finance (rate)  |
+| policy.rent_subsidy_share              | `rent_subsidy_share`                 | Government -> cash; entry cost|
+| policy.rd_reward_rate                  | `rd_reward_rate`                     | innovation (R&D target)       |
+| policy.talent_subsidy_per_person       | `talent_subsidy_per_person`          | talent (inflow)               |
+| clusters.anchor_projects_per_year      | `projects_pursued`                   | ProjectOffice                 |
+| clusters.anchor_incentive_share        | `win_probability`, `incentive_share` | ProjectOffice                 |
+| clusters.anchor_investment_yuan        | `median_investment`                  | ProjectOffice                 |
+| clusters.suppliers_per_anchor          | `suppliers_per_project`              | projects -> entry             |
+| policy.land_hectares_per_year          | `land_ha_per_year`                   | ProjectOffice (land stock)    |
+| policy.approval_months                 | `approval_months` (delay, entry cost)| ProjectOffice, entry          |
+| policy.land_cost_reduction             | entry cost                           | entry                         |
+| ecosystem.* (centres, bases, key tech) | `innovation_multiplier`, programmes  | innovation (hazard); budget   |
+| ecosystem.tech_vp, incubation          | `vp_per_year`, `incubation_per_year` | innovation, certification     |
+| urban_scenarios.*                      | `spending`, `public_spending`        | markets (bought by the zone)  |
+| talent.*                               | inflow, training, retention          | talent; budget (programmes)   |
 
 No effect adds output: every one acts on a firm's decision or constraint (credit, cash, costs,
-R&D, entry, talent, demand) or on the arrival, size, timing and cost of major projects.
+R&D and quality, entry, talent) or on who buys (procurement bought by the government), or on
+the arrival, size, timing and cost of major projects; every lever that costs money charges the
+budget (Government.pay, Government.pay_programmes).
 """
 
 from __future__ import annotations
@@ -36,12 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .levers import BASELINE_LEVERS, Levers
-from .mechanisms import demand, entry_exit, innovation, projects
+from .mechanisms import demand, innovation, projects
 from .mechanisms.funding import INSTRUMENTS
 from .params import Params
 from .sectors import N_SECTORS, SECTOR_IDS, SECTOR_INDEX
-
-QUARTERS_PER_MONTH = 1.0 / 3.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,8 @@ class YearPolicy:
     year: int
     # money and who may receive it
     budgets: np.ndarray  # [instrument] special funds, yuan/yr
-    innovation_fund: float  # yuan/yr invested by the guidance fund on top of the special funds
+    carry_over_share: float  # share of unspent special funds carried to the next year
+    innovation_fund: float  # yuan/yr for the guidance fund on top of the special funds
     sector_weights: np.ndarray  # [sector] targeting weights (0 = not eligible)
     private_leverage: float  # private yuan per guidance-fund yuan
     equity_deal: float  # guidance-fund ticket, yuan
@@ -66,31 +66,32 @@ class YearPolicy:
     median_investment: float  # yuan
     suppliers_per_project: float
     land_ha_per_year: float
-    approval_quarters: float
-    # entry, innovation, demand, talent
-    entry_factor: float  # multiplier on entry vs 2020 policies (bounded)
+    # set-up costs of entrants (the rent part comes from the subsidy actually paid)
+    land_cost_reduction: float
+    approval_months: float
+    # innovation, demand, talent
     innovation_multiplier: np.ndarray  # [sector] hazard multiplier vs 2020 (1 = 2020)
     vp_per_year: float
     incubation_per_year: float
-    scenario_demand: np.ndarray  # [sector] extra demand over 2020, yuan/yr
+    spending: np.ndarray  # [sector] urban-scenario spending over 2020, yuan/yr (total)
+    public_spending: np.ndarray  # [sector] of it, paid by the zone government, yuan/yr
     programme_persons: float  # persons/yr
     training_places: float  # persons/yr
-    services_units: float  # housing units + school places
+    housing_units: float
+    school_places: float
+    innovation_centres: float
+    pilot_bases: float
+    key_technologies: float
 
     @property
     def targeted(self) -> np.ndarray:
         """[sector] whether the sector's firms may receive subsidies and equity."""
         return self.sector_weights > 0
 
-
-def venture_money(levers: Levers) -> float:
-    """Venture equity for start-ups a year (yuan): guidance-fund equity with its private
-    co-investment, plus the technology innovation fund."""
-    p = levers.policy
-    return float(
-        p.special_funds_yuan_per_year * p.budget_shares.guidance_equity * (1.0 + p.private_leverage)
-        + levers.ecosystem.innovation_fund_yuan_per_year
-    )
+    @property
+    def services_units(self) -> float:
+        """Housing units + school places (retention)."""
+        return self.housing_units + self.school_places
 
 
 def _per_sector(mapping: dict[str, float]) -> np.ndarray:
@@ -103,18 +104,6 @@ def year_policy(levers: Levers, year: int, params: Params, base: Levers = BASELI
     pol, eco, cl, urb, tal = lv.policy, lv.ecosystem, lv.clusters, lv.urban_scenarios, lv.talent
     budgets = pol.special_funds_yuan_per_year * np.asarray(pol.budget_shares.at(year))
     assert budgets.shape == (len(INSTRUMENTS),)
-
-    cost = entry_exit.entry_cost_index(
-        pol.land_cost_reduction,
-        pol.rent_subsidy_share,
-        pol.approval_months,
-        (b.policy.land_cost_reduction, b.policy.rent_subsidy_share, b.policy.approval_months),
-    )
-    v0 = venture_money(b)
-    venture_ratio = venture_money(lv) / v0 if v0 > 0 else 1.0
-    entry_factor = entry_exit.policy_entry_factor(
-        cost, params.entry_cost_elasticity, venture_ratio, params.fund_entry_elasticity
-    )
 
     # innovation: centres and pilot bases serve the cluster sectors (not `other`); the key
     # technologies are spread over the sectors they serve
@@ -139,19 +128,20 @@ def year_policy(levers: Levers, year: int, params: Params, base: Levers = BASELI
         0,
     ) / innovation.ecosystem_multiplier(centres0, centres0, key_tech0, False, 0.0, params.key_tech_effect, 0)
 
-    extra = demand.scenario_demand(
+    spending, public = demand.scenario_spending(
         urb.autonomous_driving_road_km - b.urban_scenarios.autonomous_driving_road_km,
         _per_sector(urb.smart_city_procurement_yuan_per_year)
         - _per_sector(b.urban_scenarios.smart_city_procurement_yuan_per_year),
         urb.smart_healthcare_yuan_per_year - b.urban_scenarios.smart_healthcare_yuan_per_year,
         params.demand_per_road_km,
-        params.scenario_capture,
+        params.road_public_share,
         SECTOR_INDEX,
     )
 
     return YearPolicy(
         year=year,
         budgets=budgets,
+        carry_over_share=float(pol.carry_over_share),
         innovation_fund=float(eco.innovation_fund_yuan_per_year),
         sector_weights=_per_sector(cl.sector_weights),
         private_leverage=float(pol.private_leverage),
@@ -171,21 +161,33 @@ def year_policy(levers: Levers, year: int, params: Params, base: Levers = BASELI
         median_investment=float(cl.anchor_investment_yuan),
         suppliers_per_project=float(cl.suppliers_per_anchor),
         land_ha_per_year=float(pol.land_hectares_per_year),
-        approval_quarters=float(pol.approval_months) * QUARTERS_PER_MONTH,
-        entry_factor=entry_factor,
+        land_cost_reduction=float(pol.land_cost_reduction),
+        approval_months=float(pol.approval_months),
         innovation_multiplier=np.asarray(mult, dtype=float),
         vp_per_year=float(eco.tech_vp_per_year),
         incubation_per_year=float(eco.incubation_firms_per_year),
-        scenario_demand=extra,
+        spending=spending,
+        public_spending=public,
         programme_persons=float(tal.programme_persons_per_year),
         training_places=float(tal.training_places_per_year),
-        services_units=float(tal.housing_units + tal.school_places),
+        housing_units=float(tal.housing_units),
+        school_places=float(tal.school_places),
+        innovation_centres=float(eco.innovation_centres),
+        pilot_bases=float(eco.pilot_bases),
+        key_technologies=float(eco.key_technologies),
     )
 
 
 def policy_path(levers: Levers, years: list[int], params: Params) -> dict[int, YearPolicy]:
     """The effects of `levers` in each projected year (years[0] is the start state)."""
     return {y: year_policy(levers, y, params) for y in years[1:]}
+
+
+def entry_cost_baseline(base: Levers = BASELINE_LEVERS) -> tuple[float, float, float]:
+    """(land-cost reduction, rent share covered, approval months) under the 2020 levers: the
+    reference of the entry cost index."""
+    p = base.policy
+    return float(p.land_cost_reduction), float(p.rent_subsidy_share), float(p.approval_months)
 
 
 def services_2020(base: Levers = BASELINE_LEVERS) -> float:

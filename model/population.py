@@ -123,35 +123,65 @@ def margins(
     return sector_margin[sector] + spread * rng.standard_normal(sector.size)
 
 
-def sector_counts(start: StartState, scale: float) -> np.ndarray:
-    """Firms per sector in a start population at `scale`: the start count split by the sectors'
-    firm shares, at least one besides each sector's known firms."""
+def sector_counts(start: StartState) -> np.ndarray:
+    """Firms per sector in the full-scale start population: the start count split by the
+    sectors' firm shares, at least one besides each sector's known firms."""
     from .params import sector_assumptions
 
     known = np.bincount([s for s, _ in start.known_firms], minlength=len(SECTOR_IDS))
-    return firm_counts(round(start.firms * scale), sector_assumptions()["firm_share"], known + 1)
+    return firm_counts(int(start.firms), sector_assumptions()["firm_share"], known + 1)
+
+
+def sample_firms(
+    rng: np.random.Generator, sector: np.ndarray, output: np.ndarray, whole: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, weight): the agents that stand for a full-scale population at `scale`.
+
+    Firms marked `whole` (known and large firms) stay one agent each; the others are sampled
+    systematically within their sector (sorted by size, every 1/scale-th from a random start, so
+    the sample keeps the size distribution) and each sampled agent stands for (firms in the
+    stratum) / (agents drawn) firms. At scale 1 every firm is an agent of weight 1."""
+    n = sector.size
+    if scale >= 1.0:
+        return np.arange(n), np.ones(n)
+    rows, weights = [np.flatnonzero(whole)], [np.ones(int(np.count_nonzero(whole)))]
+    for s in range(len(SECTOR_IDS)):
+        idx = np.flatnonzero((sector == s) & ~whole)
+        if idx.size == 0:
+            continue
+        order = idx[np.argsort(output[idx], kind="stable")]
+        k = max(1, round(idx.size * scale))
+        step = idx.size / k
+        picks = np.floor(rng.random() * step + step * np.arange(k)).astype(int)
+        rows.append(order[picks])
+        weights.append(np.full(k, idx.size / k))
+    r, w = np.concatenate(rows), np.concatenate(weights)
+    order = np.argsort(r, kind="stable")
+    return r[order], w[order]
 
 
 def initial_firms(
-    rng: np.random.Generator, start: StartState, params: Any, scale: float, ht_threshold: Any
+    rng: np.random.Generator, start: StartState, params: Any, scale: float, ht_threshold: Any, steps_per_year: int
 ) -> dict[str, np.ndarray]:
     """Columns of the start population (firm store columns, see state.py).
 
-    Sector outputs and the known firms match `start` exactly; sizes are heavy-tailed (lognormal
-    body, Zipf tail); known firms (e.g. Beijing Benz) keep their published size, are anchors and
-    have their sector's mean margin; the national high-tech firms are drawn among firms that
-    meet the R&D rule (larger and R&D-heavier firms first), with certificates of random age;
-    debt is `initial_leverage` x output (within what banks lend, see finance.py).
+    The population is drawn at full scale whatever the scale of the run, then sampled
+    (sample_firms): large and known firms stay individual agents, the others are represented by
+    weighted agents, so a small-scale run stands for the same zone. Sector outputs and the known
+    firms match `start` exactly; sizes are heavy-tailed (lognormal body, Zipf tail); known firms
+    (e.g. Beijing Benz) keep their published size, are anchors and have their sector's mean
+    margin; the national high-tech firms are drawn among firms that meet the R&D rule (larger and
+    R&D-heavier firms first), with certificates of random age; debt is `initial_leverage` x
+    output (within what banks lend, see finance.py); capacity is output plus the usual spare, and
+    a firm's attraction starts at its output (its CES share of the market is its sales share).
     ht_threshold(output) gives the R&D intensity the high-tech rule requires.
     """
     from .params import population_assumptions, sector_assumptions
 
     sa = sector_assumptions()
-
     pop = population_assumptions()
-    size_unit = 1.0 / scale
     known = [[o for (s, o) in start.known_firms if s == i] for i in range(len(SECTOR_IDS))]
-    counts = sector_counts(start, scale)
+    counts = sector_counts(start)
     sector = np.repeat(np.arange(len(SECTOR_IDS), dtype=np.int8), counts)
     output = np.concatenate(
         [
@@ -162,7 +192,7 @@ def initial_firms(
                 known[i],
                 pop["zipf_alpha"],
                 pop["size_sigma"],
-                floor=2.0 * params.min_viable_output * size_unit,
+                floor=2.0 * params.min_viable_output,
             )
             for i in range(len(SECTOR_IDS))
         ]
@@ -170,30 +200,46 @@ def initial_firms(
     anchor = np.concatenate([np.arange(counts[i]) < len(known[i]) for i in range(len(SECTOR_IDS))])
     n = output.size
     rd = sa["rd_intensity"][sector] * np.exp(pop["rd_sigma"] * rng.standard_normal(n) - pop["rd_sigma"] ** 2 / 2)
-    margin = np.where(anchor, sa["margin"][sector], margins(rng, sector, output * scale, params, sa["margin"]))
-    age = rng.integers(0, 40, n)
+    margin = np.where(anchor, sa["margin"][sector], margins(rng, sector, output, params, sa["margin"]))
+    age = rng.integers(0, round(pop["start_age_max_years"] * steps_per_year), n)
     threshold = ht_threshold(output)
-    weight = (output * scale) ** 0.3 * np.where(rd >= threshold, 1.0, 0.01) * (age >= 4)
-    ht_rows = pick_weighted(rng, weight, round(start.high_tech_firms * scale))
+    min_age = pop["high_tech_min_age_years"] * steps_per_year
+    weight = output**0.3 * np.where(rd >= threshold, 1.0, 0.01) * (age >= min_age)
+    ht_rows = pick_weighted(rng, weight, int(start.high_tech_firms))
     high_tech = np.zeros(n, dtype=bool)
     high_tech[ht_rows] = True
     rd[ht_rows] = np.maximum(rd[ht_rows], threshold[ht_rows])
-    validity = round(4 * fact("rules", "high_tech_validity_years"))
+    validity = round(steps_per_year * fact("rules", "high_tech_validity_years"))
     cert_age = np.where(high_tech, rng.integers(0, validity, n), 0)
     innovations = np.where(high_tech, 1 + rng.poisson(1.0, n), 0)
-    return {
-        "sector": sector,
-        "output": output,
-        "cash": pop["initial_cash_years"] * output,
-        "debt": params.initial_leverage * output,
-        "age": age,
-        "productivity": np.ones(n),
-        "rd_intensity": rd,
-        "base_rd": rd.copy(),
-        "rd_last_year": rd * output,  # 2020 R&D spending: the reference of 2021's R&D-growth reward
-        "margin": margin,
-        "high_tech": high_tech,
-        "cert_age": cert_age,
-        "innovations": innovations,
-        "anchor": anchor,
+    median = np.array([np.median(output[sector == i]) for i in range(len(SECTOR_IDS))])
+    rows, w = sample_firms(rng, sector, output, anchor | (output >= pop["individual_output_yuan"]), scale)
+    out = output[rows]
+    # weighted agents carry their sector's total exactly (the data), sampled firms keep their shape
+    sec = sector[rows]
+    total = np.bincount(sector, weights=output, minlength=len(SECTOR_IDS))
+    got = np.bincount(sec, weights=w * out, minlength=len(SECTOR_IDS))
+    fixed = np.bincount(sec, weights=(w == 1.0) * w * out, minlength=len(SECTOR_IDS))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        adjust = np.where(got > fixed, (total - fixed) / (got - fixed), 1.0)
+    out = np.where(w == 1.0, out, out * adjust[sec])
+    cols = {
+        "sector": sec,
+        "weight": w,
+        "output": out,
+        "capacity": out * (1.0 + pop["spare_capacity"]),
+        "attraction": out.copy(),
+        "cash": pop["initial_cash_years"] * out,
+        "debt": params.initial_leverage * out,
+        "age": age[rows],
+        "productivity": np.ones(rows.size),
+        "rd_intensity": rd[rows],
+        "base_rd": rd[rows].copy(),
+        "rd_last_year": rd[rows] * out,  # 2020 R&D spending: the reference of 2021's R&D-growth reward
+        "margin": margin[rows],
+        "high_tech": high_tech[rows],
+        "cert_age": cert_age[rows],
+        "innovations": innovations[rows],
+        "anchor": anchor[rows],
     }
+    return cols | {"median_output": median}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .accounts import Accounts
 from .mechanisms import funding, talent
 from .sectors import INDUSTRIAL_MASK, N_SECTORS, SECTOR_INDEX, TARGET_SECTORS
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 FLOWS = (
     "innovations",
     "entrants",
+    "induced_entrants",
     "supplier_entrants",
     "exits",
     "credit_granted",
@@ -26,38 +28,53 @@ FLOWS = (
     "debt_written_off",
     "equity_invested",
     "equity_deals",
+    "seed_equity",
+    "startup_capital",
     "projects_won",
     "projects_started",
     "project_investment",
     "talent_inflow",
     "talent_outflow",
+    "unserved_demand",
     "constrained_firm_quarters",
     "firm_quarters",
 )
-"""Quantities summed over the quarters of a year (counts zone-equivalent, money in yuan)."""
+"""Quantities summed over the steps of a year (counts of firms the agents stand for, money in
+yuan; unserved_demand in yuan over the year)."""
 
 ZONE_METRICS = (
     "gdp",
+    "gdp_real",
     "value_added",
     "industrial_output",
+    "price_level",
     "entrant_output",
     "firms",
     "high_tech_firms",
     "talent_persons",
     "budget_spent",
+    "budget_unspent",
+    "budget_carried",
+    "programme_spending",
+    "procurement_bought",
     "innovations",
     "entrants",
+    "induced_entrants",
     "supplier_entrants",
     "exits",
     "credit_granted",
     "equity_invested",
     "equity_deals",
     "equity_to_targets",
+    "seed_equity",
+    "startup_capital",
+    "fund_cash",
     "projects_won",
     "projects_started",
     "project_investment",
     "projects_waiting",
     "procurement",
+    "unserved_demand",
     "talent_inflow",
     "talent_outflow",
     "skill_level",
@@ -68,22 +85,29 @@ ZONE_METRICS = (
     "constrained_share",
     *(f"paid_{k}" for k in funding.INSTRUMENTS),
 )
-"""Zone outcomes recorded per year: gdp, industrial_output (yuan/yr); value_added (value added
-of the seven sectors, yuan/yr, GDP without the rest of the economy); entrant_output (output of
-the firms founded after the start year, start-ups and suppliers, not major projects: yuan/yr,
-calendar-year sum); firms, high_tech_firms
-(firms at year end); talent_persons (persons); budget_spent (yuan); innovations, entrants,
-supplier_entrants (of them pulled in by major projects), exits (count in the year);
-credit_granted, equity_invested (yuan in the year, equity incl. private co-investment);
-equity_deals (count); equity_to_targets (guidance-fund yuan to the four target sectors);
-projects_won, projects_started (count); project_investment (yuan won); projects_waiting
-(won, waiting for approval or land at year end); procurement (extra
-scenario demand over 2020, yuan/yr); talent_inflow, talent_outflow (persons in the year);
-skill_level (mean skill level of the pool, 1-3); rd_spending (yuan/yr run rate at year end);
-rd_intensity (R&D spending / output of the zone's firms at year end);
-debt, credit_limit (yuan at year end: debt and what banks would lend);
-constrained_share (share of firm-quarters whose planned investment was
-not fully financed); paid_<instrument> (yuan paid in the year)."""
+"""Zone outcomes recorded per year: gdp (nominal, current yuan/yr), gdp_real (start-year prices),
+value_added (value added of the seven sectors, current yuan/yr, GDP without the rest of the
+economy), industrial_output (current yuan/yr), price_level (the sectors' output-weighted price
+level, 1 at the start); entrant_output (output of the firms founded after the start year,
+start-ups and suppliers, not major projects: yuan/yr, calendar-year sum); firms, high_tech_firms
+(firms at year end); talent_persons (persons); budget_spent (the zone's budget paid in the year:
+special funds and programmes, yuan), budget_unspent (special funds not spent in the year, yuan),
+budget_carried (of it, carried over to the next year, yuan), programme_spending (programmes incl.
+procurement, yuan), procurement_bought (urban-scenario procurement the government bought from zone
+firms, yuan); innovations, entrants, induced_entrants (of them, backed by public seed money they
+would not have found otherwise), supplier_entrants (pulled in by major projects), exits (count in
+the year); credit_granted, equity_invested (yuan in the year, equity incl. private co-investment),
+equity_deals (count), equity_to_targets (guidance-fund yuan to the four target sectors),
+seed_equity (public and private seed money for start-ups, yuan), startup_capital (start-ups'
+capital from all sources, yuan), fund_cash (guidance-fund proceeds not reinvested at year end,
+yuan); projects_won, projects_started (count); project_investment (yuan won); projects_waiting
+(won, waiting for approval or land at year end); procurement (urban-scenario spending over 2020,
+yuan/yr); unserved_demand (demand zone firms could not serve for lack of capacity, yuan in the
+year); talent_inflow, talent_outflow (persons in the year); skill_level (mean skill level of the
+pool, 1-3); rd_spending (yuan/yr run rate at year end); rd_intensity (R&D spending / output of
+the zone's firms at year end); debt, credit_limit (yuan at year end: debt and what banks would
+lend); constrained_share (share of firm-quarters whose planned investment was not fully
+financed); paid_<instrument> (yuan paid in the year)."""
 
 STOCKS = {
     "firms",
@@ -96,12 +120,13 @@ STOCKS = {
     "credit_limit",
     "projects_waiting",
     "gdp",
+    "gdp_real",
     "value_added",
     "industrial_output",
+    "price_level",
+    "fund_cash",
 }
 """Zone metrics that are levels at the year end (or run rates), not flows over the year."""
-SCALED = {"firms", "high_tech_firms", "innovations", "entrants", "supplier_entrants", "exits"}
-"""Counts of simulated firms, divided by the model's scale to report zone-equivalent counts."""
 
 
 @dataclass
@@ -109,22 +134,26 @@ class RunRecord:
     """Yearly outcomes of one run. Index 0 is the start state."""
 
     years: list[int]
-    sector_output: np.ndarray  # [year, sector] yuan/year (calendar-year sum of quarters)
+    sector_output: np.ndarray  # [year, sector] current yuan/year (calendar-year sum of steps)
     sector_firms: np.ndarray  # [year, sector] firms at year end (zone-equivalent)
     sector_employees: np.ndarray  # [year, sector] persons at year end
+    sector_real_output: np.ndarray  # [year, sector] start-year yuan/year (calendar-year sum)
     zone: dict[str, np.ndarray]  # metric -> [year]
     ledger: funding.BudgetLedger
+    accounts: Accounts
 
 
-def new_record(years: list[int], ledger: funding.BudgetLedger) -> RunRecord:
+def new_record(years: list[int], ledger: funding.BudgetLedger, accounts: Accounts) -> RunRecord:
     ny = len(years)
     return RunRecord(
         years,
         np.zeros((ny, N_SECTORS)),
         np.zeros((ny, N_SECTORS)),
         np.zeros((ny, N_SECTORS)),
+        np.zeros((ny, N_SECTORS)),
         {m: np.zeros(ny) for m in ZONE_METRICS},
         ledger,
+        accounts,
     )
 
 
@@ -133,45 +162,57 @@ def new_tally() -> dict[str, float]:
     return dict.fromkeys(FLOWS, 0.0)
 
 
-def record_year(m: ClusterModel, i: int, output: np.ndarray, entrant_output: float) -> None:
-    """Write year index `i` of `m.record` from the model's state, `output` (yuan/yr per sector,
-    the calendar-year sum), `entrant_output` (yuan/yr, the calendar-year sum of the output of
-    firms founded after the start) and the year's tally; then reset the tally."""
+def record_year(m: ClusterModel, i: int, output: np.ndarray, real: np.ndarray, entrant_output: float) -> None:
+    """Write year index `i` of `m.record` from the model's state, `output` and `real` (yuan/yr per
+    sector in current and start-year prices, the calendar-year sums), `entrant_output` (yuan/yr,
+    the calendar-year sum of the output of firms founded after the start) and the year's tally;
+    then reset the tally."""
     f, r, t = m.firms, m.record, m.tally
     rows = f.live_rows()
     sector = f.sector[rows]
+    w = f.weight[rows]
     r.sector_output[i] = output
-    r.sector_firms[i] = np.bincount(sector, minlength=N_SECTORS) / m.scale
+    r.sector_real_output[i] = real
+    r.sector_firms[i] = np.bincount(sector, weights=w, minlength=N_SECTORS)
     workers = talent.labour_demand(
         f.output[rows], m.output_per_worker[sector], f.productivity[rows] * m.feedback.skill_multiplier[sector]
     )
-    r.sector_employees[i] = np.bincount(sector, weights=workers, minlength=N_SECTORS)
+    r.sector_employees[i] = np.bincount(sector, weights=w * workers, minlength=N_SECTORS)
     z = r.zone
     z["gdp"][i] = m.gdp(output, m.years[i])
+    z["gdp_real"][i] = m.gdp(real, m.years[i], real=True)
     z["value_added"][i] = float(m.va_ratio @ output)
     z["industrial_output"][i] = output[np.asarray(INDUSTRIAL_MASK)].sum()
+    z["price_level"][i] = float(output.sum() / max(real.sum(), 1.0))
     z["entrant_output"][i] = entrant_output
-    z["firms"][i] = rows.size / m.scale
-    z["high_tech_firms"][i] = np.count_nonzero(f.high_tech[rows]) / m.scale
+    z["firms"][i] = float(w.sum())
+    z["high_tech_firms"][i] = float((w * f.high_tech[rows]).sum())
     z["talent_persons"][i] = m.talent_pool().sum()
-    z["rd_spending"][i] = float((f.rd_intensity[rows] * f.output[rows]).sum())
-    z["rd_intensity"][i] = z["rd_spending"][i] / max(float(f.output[rows].sum()), 1.0)
-    z["debt"][i] = float(f.debt[rows].sum())
-    z["credit_limit"][i] = float(m.rules.limit.sum())
+    z["rd_spending"][i] = float((w * f.rd_intensity[rows] * f.output[rows]).sum())
+    z["rd_intensity"][i] = z["rd_spending"][i] / max(float((w * f.output[rows]).sum()), 1.0)
+    z["debt"][i] = float((w * f.debt[rows]).sum())
+    z["credit_limit"][i] = float((m.rules.weight * m.rules.limit).sum())
     pl = m.project_office.pipeline
     z["projects_waiting"][i] = float(np.count_nonzero(pl.alive & ~pl.has_land))
     z["skill_level"][i] = float(m.mean_skill_level())
+    z["fund_cash"][i] = m.guidance_fund.cash
     first = i == 0
     ledger = m.government.ledger
-    z["budget_spent"][i] = np.nan if first else ledger.spent_by_year()[i - 1]
-    z["procurement"][i] = np.nan if first else float(m.policy[m.years[i]].scenario_demand.sum())
+    lines = ledger.paid_by_line()
+    spent = {k: np.nan if first else float(lines[i - 1, j]) for j, k in enumerate(funding.BUDGET_LINES)}
+    z["budget_spent"][i] = np.nan if first else float(lines[i - 1].sum())
+    z["budget_unspent"][i] = np.nan if first else float(ledger.unspent[i - 1].sum())
+    z["budget_carried"][i] = np.nan if first else float(m.government.carried.sum())
+    z["programme_spending"][i] = np.nan if first else sum(spent[k] for k in funding.PROGRAMMES)
+    z["procurement_bought"][i] = np.nan if first else m.accounts.total("procurement_sales", i - 1)
+    z["procurement"][i] = np.nan if first else float(m.policy[m.years[i]].spending.sum())
     z["equity_to_targets"][i] = (
-        np.nan if first else float(ledger.paid[i - 1, funding.INSTRUMENTS.index("guidance_equity"), TARGETS].sum())
+        np.nan if first else float(ledger.paid[i - 1, funding.BUDGET_LINES.index("guidance_equity"), TARGETS].sum())
     )
-    for k, name in enumerate(funding.INSTRUMENTS):
-        z[f"paid_{name}"][i] = np.nan if first else float(ledger.paid[i - 1, k].sum())
+    for k in funding.INSTRUMENTS:
+        z[f"paid_{k}"][i] = spent[k]
     for k in FLOWS:
         if k in z:
-            z[k][i] = np.nan if first else t[k] / (m.scale if k in SCALED else 1.0)
+            z[k][i] = np.nan if first else t[k]
     z["constrained_share"][i] = np.nan if first else t["constrained_firm_quarters"] / max(t["firm_quarters"], 1.0)
     m.tally = new_tally()

@@ -16,24 +16,30 @@ from .sectors import N_SECTORS
 
 FIRM_COLUMNS: dict[str, type] = {
     "sector": np.int8,  # index into SECTOR_IDS
-    "output": np.float64,  # run rate, yuan/year
+    "weight": np.float64,  # firms this agent stands for (1 at scale 1; sampled small firms at scale < 1)
+    "output": np.float64,  # sales run rate of one firm, current yuan/year
+    "capacity": np.float64,  # sales one firm can make, current yuan/year
+    "attraction": np.float64,  # CES attraction: the firm's share of its sector's market part (market.py)
+    "contract": np.float64,  # demand tied to the firm (project offtake, vaccine doses), current yuan/year
     "cash": np.float64,  # yuan
     "debt": np.float64,  # bank debt, yuan
-    "distress": np.int16,  # quarters in a row with negative cash after all credit drawn
-    "age": np.int32,  # quarters since founding or arrival
-    "productivity": np.float64,  # index, 1 at start
+    "distress": np.int16,  # steps in a row with negative cash after all credit drawn
+    "age": np.int32,  # steps since founding or arrival
+    "productivity": np.float64,  # productivity and quality index, 1 at start (innovations raise it)
     "rd_intensity": np.float64,  # R&D spending / output
     "base_rd": np.float64,  # R&D intensity the firm would choose without rewards
     "margin": np.float64,  # operating margin before interest
     "rd_year": np.float64,  # R&D spent so far this calendar year, yuan
     "rd_last_year": np.float64,  # R&D spent last calendar year, yuan (0: not in the zone then)
     "high_tech": np.bool_,  # national high-tech enterprise status
-    "cert_age": np.int16,  # quarters since the high-tech certificate was granted or renewed
+    "cert_age": np.int16,  # steps since the high-tech certificate was granted or renewed
     "innovations": np.int32,  # innovations (IP) so far
     "anchor": np.bool_,  # a known leading firm or a major project
-    "ramp_left": np.int32,  # quarters of ramp-up left (anchor projects)
+    "ramp_left": np.int32,  # steps of ramp-up left (anchor projects)
     "ramp_target": np.float64,  # full-ramp output, yuan/year
+    "ramp_steps": np.int32,  # steps the ramp-up takes in all
     "has_vp": np.bool_,  # hosts a technology vice-president
+    "induced": np.bool_,  # entered with public seed money it would not have found otherwise
     "alive": np.bool_,
 }
 
@@ -41,12 +47,13 @@ PROJECT_COLUMNS: dict[str, type] = {
     "sector": np.int8,
     "investment": np.float64,  # yuan
     "known": np.bool_,  # in the start-of-2021 pipeline (signed, land and money arranged)
-    "approval_left": np.float64,  # quarters until construction may start
+    "approval_left": np.float64,  # steps until construction may start
     "has_land": np.bool_,
     "land_ha": np.float64,  # land it needs / holds
-    "build_left": np.float64,  # quarters of construction left
+    "build_left": np.float64,  # steps of construction left
     "incentive_left": np.float64,  # incentive money the zone still owes, yuan
-    "instalment": np.float64,  # incentive due per quarter of construction, yuan
+    "instalment": np.float64,  # incentive due per step of construction, yuan
+    "ramp_factor": np.float64,  # x the usual ramp-up time (export controls)
     "alive": np.bool_,  # waiting or under construction (False once producing or lost)
 }
 
@@ -111,19 +118,40 @@ class Feedback:
 
     talent_fill: share of labour demand the pool filled (growth constraint); interest_coverage:
     share of targeted firms' interest the subsidy covered (lowers their borrowing rate);
-    rd_payout_ratio: share of R&D-reward claims paid (firms expect it); talent_subsidy_mult:
-    inflow multiplier of talent subsidies actually paid; skill_multiplier: output per worker from
-    training; scenario_demand: extra demand already served (yuan/yr); land_ha: land prepared and
-    not yet taken; fund_returns: money returned by exited stakes, reinvested next step (yuan);
-    exit_output: sales of the firms that exited this step (yuan/yr), partly won by survivors next.
+    rd_payout_ratio: share of R&D-reward claims paid (firms expect it); rent_coverage: share of
+    rent-subsidy claims the budget paid (entrants expect it); talent_subsidy_mult: inflow
+    multiplier of talent subsidies actually paid; skill_multiplier: output per worker from
+    training; land_ha: land prepared and not yet taken.
     """
 
     talent_fill: np.ndarray = field(default_factory=lambda: np.ones(N_SECTORS))
     interest_coverage: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
     rd_payout_ratio: float = 1.0
+    rent_coverage: float = 1.0
     talent_subsidy_mult: float = 1.0
     skill_multiplier: np.ndarray = field(default_factory=lambda: np.ones(N_SECTORS))
-    scenario_demand: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
     land_ha: float = 0.0
-    fund_returns: float = 0.0
-    exit_output: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
+
+
+@dataclass
+class Markets:
+    """The sector markets (SECTOR_IDS order; see mechanisms/market.py).
+
+    market: the market part of each sector's demand (current yuan/yr), procurement included;
+    procurement: of it, urban-scenario spending won by zone firms (yuan/yr); public: of that,
+    bought by the zone government;
+    price: price level (1 at the start); quality: the zone's quality index at the last step;
+    unserved: demand zone firms could not serve this step (yuan/yr, leaks to firms elsewhere).
+    """
+
+    market: np.ndarray
+    procurement: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
+    public: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
+    price: np.ndarray = field(default_factory=lambda: np.ones(N_SECTORS))
+    quality: np.ndarray = field(default_factory=lambda: np.ones(N_SECTORS))
+    unserved: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
+
+    def public_fraction(self) -> np.ndarray:
+        """[sector] share of the market part the zone government buys."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.market > 0, np.minimum(self.public / self.market, 1.0), 0.0)

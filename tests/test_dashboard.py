@@ -73,7 +73,7 @@ def test_dashboard_model_records_what_the_plots_show() -> None:
         m.step()
     t = m.trace
     assert len(t.time) == m.n_steps + 1 and t.time[0] == 2020.0 and t.time[-1] == 2025.0
-    assert m.quarter == m.n_steps
+    assert m.step_count == m.n_steps
     # the output plot reads the model's own run rate; the budget the government's ledger
     assert np.allclose(t.output[-1], m.sector_output())
     assert t.paid[-1].sum() == pytest.approx(m.government.ledger.paid.sum())

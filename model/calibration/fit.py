@@ -54,10 +54,10 @@ CALIBRATED = (
     "trend_ngit",
     "trend_robotics",
     "innovation_rd_elasticity",
-    "fund_entry_elasticity",
+    "founder_coverage",
     "trend_other",
     "margin_sd",
-    "distress_quarters",
+    "distress_years",
     # the remaining sector trends and the rest of GDP: each is the only parameter of one target
     "trend_industrial_internet",
     "trend_xinchuang",

@@ -5,7 +5,7 @@ ones state their basis there); the policies are scenarios/history_2016_2020.yaml
 split is not published: by default each history run draws it around its central value
 (`sampled_start_2015`, log-sd `log_sd` per sector in zone_facts.yaml; manufacturing renormalised
 to the published 2015 industrial output) from a stream of its own seed. A history run steps the
-model quarter by quarter and, at each year end, also reads the firm-level state the calibration
+model step by step and, at each year end, also reads the firm-level state the calibration
 moments need (firm outputs, the stock of innovations held by living firms), which `RunRecord`
 does not carry.
 """
@@ -74,15 +74,16 @@ def split_stream(seed: int | np.random.SeedSequence) -> np.random.Generator:
 class HistoryRun:
     """One history replication: the yearly record plus year-end firm-level snapshots.
 
-    firm_output[t]: output run rate (yuan/year, at model scale) of every firm row at the end of
-    year t (0 for rows not alive or not yet born); innovation_stock[t]: innovations held by
-    living firms (zone-equivalent count); age_quarters: firm age at the end of the run.
+    firm_output[t]: sales run rate (yuan/year per firm) of every firm row at the end of year t (0
+    for rows not alive or not yet born); firm_weight[t]: firms each row stands for (1 at scale 1);
+    innovation_stock[t]: innovations held by living firms (zone-equivalent count).
     """
 
     record: RunRecord
     firm_output: list[np.ndarray]
     innovation_stock: np.ndarray
     scale: float
+    firm_weight: list[np.ndarray]
 
 
 def run_history(
@@ -98,16 +99,17 @@ def run_history(
     sc = scenario or history_scenario()
     start = sampled_start_2015(split_stream(seed)) if sample_split else start_state_2015()
     model = ClusterModel(sc, params, rng=seed, scale=scale, start=start)
-    snaps, stock = [], []
+    snaps, stock, weights = [], [], []
 
     def snapshot() -> None:
         f = model.firms
         snaps.append(np.where(f.alive, f.output, 0.0).copy())
-        stock.append(float(f.innovations[f.alive].sum()) / scale)
+        weights.append(f.weight.copy())
+        stock.append(float((f.weight * f.innovations)[f.alive].sum()))
 
     snapshot()
-    while model.quarter < model.n_steps:
+    while model.step_count < model.n_steps:
         model.step()
-        if model.quarter % model.steps_per_year == 0:
+        if model.step_count % model.steps_per_year == 0:
             snapshot()
-    return HistoryRun(model.record, snaps, np.asarray(stock), scale)
+    return HistoryRun(model.record, snaps, np.asarray(stock), scale, weights)

@@ -39,8 +39,12 @@ CONF_SD = {"high": 0.03, "medium": 0.07, "low": 0.15}
 """Measurement error (sd of the log) of a published level by the data's confidence (a modelling
 choice: 'high' official figures still shift by a few percent between releases and scopes, as the
 two 2015 GDP releases show; 'medium' are reposts or rounded 'over N' figures)."""
+REAL_GROWTH_SD = {"high": 0.003, "medium": 0.007, "low": 0.015}
+"""Measurement error (sd, growth points a year) of a published average real growth rate by its
+confidence (a modelling choice: 'medium' is a rounded figure from a repost, about +-1 point)."""
 DISCREPANCY = {
     "gdp": 0.05,
+    "gdp_real_growth": 0.01,
     "industrial_output": 0.05,
     "firms": 0.10,
     "high_tech_firms": 0.10,
@@ -53,7 +57,8 @@ DISCREPANCY = {
 with seven aggregated sectors and stylised entry cannot be expected to hit GDP and industrial
 output closer than ~5%, firm counts and certifications closer than ~10% (their definitions in the
 zone's releases are loose), sector outputs closer than ~10%, and the patent mapping (an index of
-innovations, not patents) closer than ~15%. Without this term a misspecified model would be
+innovations, not patents) closer than ~15%; average real GDP growth closer than about a point a
+year (the zone's deflator is the sectors' price paths, not the published one). Without this term a misspecified model would be
 pulled to the few parameter values that trade one miss against another (a falsely narrow
 posterior; Brynjarsdottir and O'Hagan 2014)."""
 TAIL_SHARE = 0.05  # the Hill estimator uses the largest 5% of firms
@@ -105,6 +110,16 @@ def targets(until: int = END_YEAR) -> list[Target]:
                     )
                 )
     if until >= END_YEAR:
+        node = z["gdp_real_growth_2016_2020"]
+        out.append(
+            Target(
+                "gdp_real_growth_2016_2020",
+                float(node["value"]),
+                REAL_GROWTH_SD[node.get("conf", "medium")],
+                kind="abs",
+                sd_disc=DISCREPANCY["gdp_real_growth"],
+            )
+        )
         node = z["patents_per_10k_people"][END_YEAR]
         out.append(
             Target("patents_per_10k_2020", float(node["value"]), _log_sd(node), sd_disc=DISCREPANCY["patents_per_10k"])
@@ -151,13 +166,20 @@ def hill_exponent(sizes: np.ndarray, tail_share: float = TAIL_SHARE) -> float:
     return float(1.0 / np.mean(np.log(x[:k] / x[k])))
 
 
+def as_firms(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """One value per firm: each agent's value repeated for the firms it stands for (weights are
+    whole numbers or close to them; rounded, at least one)."""
+    return np.repeat(values, np.maximum(np.round(weight), 1).astype(int))
+
+
 def growth_rates(run: HistoryRun) -> np.ndarray:
-    """Annual log growth of firms alive at both ends of a year, pooled over 2016-2020."""
+    """Annual log growth of firms alive at both ends of a year, pooled over 2016-2020 (one value
+    per firm: weighted agents count for the firms they stand for)."""
     rates = []
-    for prev, cur in zip(run.firm_output[:-1], run.firm_output[1:], strict=True):
+    for prev, cur, w in zip(run.firm_output[:-1], run.firm_output[1:], run.firm_weight[:-1], strict=True):
         n = prev.size
         both = (prev > 0) & (cur[:n] > 0)
-        rates.append(np.log(cur[:n][both] / prev[both]))
+        rates.append(as_firms(np.log(cur[:n][both] / prev[both]), w[:n][both]))
     return np.concatenate(rates)
 
 
@@ -189,7 +211,11 @@ def run_moments(run: HistoryRun) -> dict[str, float]:
         m[f"output_2020_{s}"] = last[k]
         m[f"share_2020_{s}"] = last[k] / industrial
     m["four_leading_share_2020"] = 1.0 - last[SECTOR_IDS.index("other")] / industrial
-    m["size_tail_exponent"] = hill_exponent(run.firm_output[-1])
+    m["size_tail_exponent"] = hill_exponent(as_firms(run.firm_output[-1], run.firm_weight[-1]))
+    start, end = HISTORY_START_YEAR, years[-1]
+    m[f"gdp_real_growth_{start + 1}_{end}"] = float(
+        (z["gdp_real"][i[end]] / z["gdp_real"][0]) ** (1 / (end - start)) - 1
+    )
     m["growth_excess_kurtosis"] = excess_kurtosis(growth_rates(run))
     prev_firms = firms[:-1]
     m["entry_rate"] = float(np.mean(z["entrants"][1:] / prev_firms))

@@ -1,6 +1,6 @@
-"""Sector demand: trends and yearly shocks common to a sector (correlated across sectors), and
-demand from urban application scenarios (autonomous-driving zone, smart city and government
-procurement, smart healthcare) for the sectors they serve."""
+"""Sector demand: yearly shocks common to a sector (correlated across sectors), and spending from
+urban application scenarios (autonomous-driving zone, smart city and government procurement,
+smart healthcare) for the sectors they serve. How firms share demand is in market.py."""
 
 from __future__ import annotations
 
@@ -24,39 +24,28 @@ def sector_shocks(rng: np.random.Generator, n_years: int, sd: np.ndarray, common
     return sd * (np.sqrt(common_share) * common + np.sqrt(1.0 - common_share) * own)
 
 
-def scenario_demand(
+def scenario_spending(
     road_km_added: float,
     procurement_added: np.ndarray,
     healthcare_added: float,
     demand_per_road_km: float,
-    capture: float,
+    road_public_share: float,
     sector_index: dict[str, int],
-) -> np.ndarray:
-    """Extra annual demand per sector (yuan/year) over 2020 from urban application scenarios.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Spending per sector (yuan/year) over 2020 from urban application scenarios, as
+    (total, paid by the zone government).
 
-    road_km_added: equipped road-km beyond 2020; procurement_added: smart-city and government
-    procurement beyond 2020, yuan/year per sector; healthcare_added: smart-healthcare spending
-    beyond 2020 (yuan/year, to biotech); capture: share that zone firms win.
+    road_km_added: equipped road-km beyond 2020 (spending per road-km split between vehicles and
+    IT/roadside units; the government pays `road_public_share` of it, fleets and operators the
+    rest); procurement_added: smart-city and government procurement beyond 2020, yuan/year per
+    sector; healthcare_added: smart-healthcare spending beyond 2020 (yuan/year, biotech). Zone
+    firms win part of it (the rest is bought from firms elsewhere, see ClusterModel).
     """
-    extra = np.asarray(procurement_added, dtype=float).copy()
+    public = np.asarray(procurement_added, dtype=float).copy()
+    public[sector_index["biotech"]] += healthcare_added
+    total = public.copy()
     for sector, share in ROAD_KM_SPLIT.items():
-        extra[sector_index[sector]] += share * demand_per_road_km * max(road_km_added, 0.0)
-    extra[sector_index["biotech"]] += healthcare_added
-    return capture * extra
-
-
-def reallocation_growth(lost_output: np.ndarray, sector_output: np.ndarray, capture: float) -> np.ndarray:
-    """Log growth of the surviving firms' demand per sector (per step) when exiting firms'
-    customers move to them: a share `capture` of the lost sales (yuan/yr) over the survivors'
-    output (yuan/yr)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(sector_output > 0, capture * lost_output / sector_output, 0.0)
-    return np.log1p(np.clip(rel, 0.0, 1.0))
-
-
-def demand_growth(extra_now: np.ndarray, extra_before: np.ndarray, sector_output: np.ndarray) -> np.ndarray:
-    """Log growth of each sector's demand (per step) from a change in scenario demand (yuan/year):
-    log(1 + change / current sector output). Firms grow into it subject to their constraints."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(sector_output > 0, (extra_now - extra_before) / sector_output, 0.0)
-    return np.log1p(np.maximum(rel, -0.5))
+        road = share * demand_per_road_km * max(road_km_added, 0.0)
+        total[sector_index[sector]] += road
+        public[sector_index[sector]] += road_public_share * road
+    return total, public

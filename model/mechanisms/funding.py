@@ -1,9 +1,13 @@
-"""Funding instruments and the conserved budget.
+"""Funding instruments, programmes and the conserved budget.
 
-The zone's special funds are split over instruments by the scenario's shares. Each step an
-instrument receives its budget, pays claims pro rata up to that budget, and the rest lapses.
-The guidance fund also reinvests what its exited stakes return. A ledger records every yuan by
-instrument, sector and year, so that provided + returned == paid + unspent holds exactly.
+The zone's special funds are split over six instruments by the scenario's shares; programmes
+(innovation centres, pilot bases, key technologies, technology vice-presidents, incubation,
+talent programmes, training, housing, school places, urban procurement) are paid from the zone's
+general budget at their unit costs. Each year every budget line receives its appropriation plus
+what was carried over; each step it pays claims pro rata up to what is left for the step (the
+rest of the year's money spread over the steps left), and at the year end the unspent rest of
+the special funds is carried over or lapses as the scenario says. A ledger records every yuan
+by budget line, sector and year, so that provided + carried in == paid + unspent holds exactly.
 """
 
 from __future__ import annotations
@@ -13,9 +17,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 INSTRUMENTS: tuple[str, ...] = ("guidance_equity", "loan_interest", "rent", "rd_reward", "talent", "project_support")
-"""Funding instruments: guidance-fund equity (引导基金), loan-interest subsidies (贷款贴息), rent
+"""Special-fund instruments: guidance-fund equity (引导基金), loan-interest subsidies (贷款贴息), rent
 subsidies (房租补贴), R&D-growth rewards and talent subsidies (奖励扶持), and support for major
 projects (incentives and co-investment offered to win them)."""
+PROGRAMMES: tuple[str, ...] = (
+    "procurement",
+    "innovation_centres",
+    "pilot_bases",
+    "key_technologies",
+    "tech_vp",
+    "incubation",
+    "talent_programmes",
+    "training",
+    "housing",
+    "school_places",
+)
+"""Programmes the zone pays from its general budget (unit costs in parameters.yaml)."""
+BUDGET_LINES: tuple[str, ...] = INSTRUMENTS + PROGRAMMES
 
 
 def pay_claims(claims: np.ndarray, budget: float) -> np.ndarray:
@@ -27,17 +45,10 @@ def pay_claims(claims: np.ndarray, budget: float) -> np.ndarray:
     return claims * (budget / total)
 
 
-def deal_amounts(budget: float, deal_size: float, n_candidates: int) -> np.ndarray:
-    """Equity tickets (yuan) the guidance fund writes with `budget`: full tickets of
-    `deal_size` and one partial ticket for the remainder, at most one per candidate firm."""
-    if budget <= 0.0 or n_candidates <= 0:
-        return np.zeros(0)
-    n_full = min(int(budget // deal_size), n_candidates)
-    amounts = np.full(n_full, deal_size)
-    rest = budget - n_full * deal_size
-    if rest > 0.0 and n_full < n_candidates:
-        amounts = np.append(amounts, rest)
-    return amounts
+def equity_tickets(gap: np.ndarray, ticket: float) -> np.ndarray:
+    """Equity each candidate firm can use (yuan): its financing gap (investment it plans but
+    cannot pay from cash or credit), at most one ticket."""
+    return np.minimum(np.maximum(gap, 0.0), ticket)
 
 
 def effective_share(paid: np.ndarray | float, deadweight: float) -> np.ndarray | float:
@@ -49,53 +60,36 @@ def effective_share(paid: np.ndarray | float, deadweight: float) -> np.ndarray |
 
 @dataclass
 class BudgetLedger:
-    """Every yuan of the special funds: provided, returned (stakes exited), paid (by
-    instrument, sector, year), unspent.
+    """Every yuan of the zone's budget by line (BUDGET_LINES), sector and year: provided
+    (appropriated), carried in from the year before, paid, unspent (carried on or lapsed).
 
-    Arrays are indexed [year offset, instrument] and [year offset, instrument, sector].
+    Arrays are indexed [year offset, line] and [year offset, line, sector].
     """
 
     n_years: int
     n_sectors: int
     provided: np.ndarray = field(init=False)
-    returned: np.ndarray = field(init=False)
+    carried_in: np.ndarray = field(init=False)
     paid: np.ndarray = field(init=False)
     unspent: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        k = len(INSTRUMENTS)
+        k = len(BUDGET_LINES)
         self.provided = np.zeros((self.n_years, k))
-        self.returned = np.zeros((self.n_years, k))
+        self.carried_in = np.zeros((self.n_years, k))
         self.paid = np.zeros((self.n_years, k, self.n_sectors))
         self.unspent = np.zeros((self.n_years, k))
 
-    def settle(
-        self,
-        year: int,
-        instrument: int,
-        budget: float,
-        paid: np.ndarray,
-        sector: np.ndarray,
-        returned: float = 0.0,
-    ) -> None:
-        """Record one step of one instrument: `budget` provided (plus `returned` by exited
-        stakes), `paid` (yuan per recipient) to recipients in `sector` (index per recipient);
-        the rest is unspent."""
-        total = float(paid.sum())
-        available = budget + returned
-        if total > available * (1.0 + 1e-9) + 1e-6:
-            raise ValueError(f"{INSTRUMENTS[instrument]} paid {total:.0f} yuan from {available:.0f} available")
-        self.provided[year, instrument] += budget
-        self.returned[year, instrument] += returned
-        self.paid[year, instrument] += np.bincount(sector, weights=paid, minlength=self.n_sectors)
-        self.unspent[year, instrument] += available - total
+    def record(self, year: int, line: int, paid: np.ndarray, sector: np.ndarray) -> None:
+        """Book payouts (yuan per recipient) to recipients in `sector` (index per recipient)."""
+        self.paid[year, line] += np.bincount(sector, weights=paid, minlength=self.n_sectors)
 
     def spent_by_year(self) -> np.ndarray:
         """Total paid per year (yuan)."""
         return self.paid.sum(axis=(1, 2))
 
-    def paid_by_instrument(self) -> np.ndarray:
-        """[year, instrument] paid (yuan)."""
+    def paid_by_line(self) -> np.ndarray:
+        """[year, line] paid (yuan)."""
         return self.paid.sum(axis=2)
 
 
