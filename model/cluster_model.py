@@ -139,6 +139,7 @@ class ClusterModel(mesa.Model):
         self.policy = policy_path(self.policy_scenario, self.years, self.params)
         self._rest_of_economy = self.start.gdp - float(self.va_ratio @ self.start.sector_output)
         self._cpi = 1.0  # national consumer prices relative to the start (deflates the rest of GDP)
+        self.vaccine_row = -1  # the vaccine plant's firm row, once it sells (known_in_early_2021.md §A)
 
         n_years = len(self.years) - 1
         self.accounts = Accounts(max(n_years, 1))
@@ -195,22 +196,26 @@ class ClusterModel(mesa.Model):
         burning = phase < burn
         f.cash[rows_l] = np.where(burning, f.cash[rows_l] * (1.0 - phase / np.maximum(burn, 1e-9)), 0.0)
         f.distress[rows_l] = np.where(burning, 0, np.floor(phase - burn)).astype(np.int16)
-        # the vaccine plant (known_in_early_2021.md §A): sells its doses on contract while they last
-        self.vaccine_row = -1
-        doses = self.inputs.vaccine_sales
-        if doses.max() > 0:
-            s = SECTOR_INDEX[facts()["early_2021"]["vaccine_plant"]["sector"]]
-            (self.vaccine_row,) = self.add_firms(
-                sector=np.array([s], dtype=np.int8),
-                weight=1.0,
-                capacity=float(doses.max()),
-                cash=p.cash_target_years * float(doses.max()),
-                productivity=1.0,
-                rd_intensity=self.sector_rd[s],
-                base_rd=self.sector_rd[s],
-                margin=self.sector_margin[s],
-                anchor=True,
-            )
+    def _open_vaccine_plant(self) -> None:
+        """The zone's vaccine plant (known_in_early_2021.md §A), built in 2020 by its parent,
+        sells its doses on contract from the first projected year while they last (in runs that
+        draw its output booked in the zone)."""
+        doses, p = self.inputs.vaccine_sales, self.params
+        if doses.max() <= 0:
+            return
+        s = SECTOR_INDEX[facts()["early_2021"]["vaccine_plant"]["sector"]]
+        (self.vaccine_row,) = self.add_firms(
+            sector=np.array([s], dtype=np.int8),
+            weight=1.0,
+            capacity=float(doses.max()),
+            cash=p.cash_target_years * float(doses.max()),
+            productivity=1.0,
+            rd_intensity=self.sector_rd[s],
+            base_rd=self.sector_rd[s],
+            margin=self.sector_margin[s],
+            anchor=True,
+        )
+        self.accounts.pay("project_capital", p.cash_target_years * float(doses.max()))
 
     def add_firms(self, **columns: np.ndarray | float) -> np.ndarray:
         """Append firms to the store (one Mesa agent each); returns their rows."""
@@ -293,6 +298,8 @@ class ClusterModel(mesa.Model):
         if (self.step_count - 1) % spy == 0:
             self.government.open_year(year_i, eff, spy)
             self._apply_dated_shocks(year)
+        if self.step_count == 1:
+            self._open_vaccine_plant()
         self._move_markets(year, eff)
         self.government.pay_programmes(eff, self.params, self.dt)
         rules = self.rules

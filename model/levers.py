@@ -126,7 +126,8 @@ class Lever:
     range of real zone policies); alternative: the value `etown effects` moves the lever to when
     the scenario keeps it at its 2020 value (otherwise it is moved back to the 2020 value).
     For sector mappings the ranges apply to each sector's value, and `alternative` multiplies
-    the four target sectors' values (or, where those are all zero, becomes their value).
+    the values of `alternative_sectors` (default: the four target sectors) or, where those are
+    all zero, becomes their value.
     metric and sign: the intermediate quantity the lever moves first and in which direction
     (tests check it with common random numbers). costs_money: the lever changes what the zone's
     budget pays (its effects are reported per extra yuan spent).
@@ -142,6 +143,7 @@ class Lever:
     metric: str  # the recorded zone metric (records.ZONE_METRICS) the lever moves first
     sign: int = 1  # direction: +1 = the metric rises with the lever
     costs_money: bool = False  # moving it changes what the zone's budget pays (effects per yuan)
+    alternative_sectors: tuple[str, ...] = ()  # sector levers: where the alternative applies (default: the targets)
 
 
 @dataclass(frozen=True)
@@ -296,12 +298,14 @@ class Clusters(Section):
             unit="relative weight",
             allowed=(0, 100),
             plausible=(0, 5),
-            channel="targeting: which sectors' firms receive guidance-fund equity, loan-interest and rent subsidies "
-            "(0 = not eligible)",
+            channel="targeting: which sectors' firms may receive guidance-fund equity and seed money, loan-interest, "
+            "rent and R&D subsidies (0 = not eligible; among eligible firms the weight sets who is served first "
+            "when money is short)",
             mechanism="agents.py (GuidanceFund.invest, Government.pay)",
             moves="equity invested, subsidies paid by sector",
-            alternative=2.0,
-            metric="equity_to_targets",
+            alternative=1.0,
+            metric="equity_invested",
+            alternative_sectors=("other",),
         ),
     ] = Field(
         default_factory=lambda: {s: (0.0 if s == "other" else 1.0) for s in SECTOR_IDS},
@@ -378,11 +382,13 @@ class Ecosystem(Section):
             unit="yuan/yr",
             allowed=(0, 1e11),
             plausible=(0, 5e9),
-            channel="venture equity for start-ups, invested by the guidance fund on top of the special funds",
+            channel="more money for the guidance fund's equity and seed deals, on top of the special funds; the "
+            "fund invests only what firms can use (their financing gaps, start-ups that find no other money), "
+            "the rest is unspent",
             mechanism="agents.py (GuidanceFund.invest), mechanisms/finance.py",
-            moves="equity invested",
+            moves="guidance money available; equity invested where firms can use it",
             alternative=1e9,
-            metric="equity_invested",
+            metric="budget_unspent",
             costs_money=True,
         ),
     ] = Field(0.0, description="technology innovation fund investing in start-ups, yuan/yr (beyond the special funds)")
@@ -634,9 +640,10 @@ class PolicySystem(Section):
             plausible=(0, 5),
             channel="private venture money co-invested with each guidance-fund yuan",
             mechanism="agents.py (GuidanceFund.invest)",
-            moves="equity invested",
+            moves="public money per equity yuan (guidance-fund money called)",
             alternative=4.0,
-            metric="equity_invested",
+            metric="paid_guidance_equity",
+            sign=-1,
         ),
     ] = Field(2.0, description="private venture yuan co-invested per guidance-fund yuan")
     equity_deal_yuan: Annotated[

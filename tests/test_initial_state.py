@@ -75,7 +75,16 @@ def test_scale_keeps_totals_and_shrinks_counts() -> None:
         + fact("sectors", "xinchuang", "output_2020"),
         rtol=1e-6,
     )
-    assert len(small.agents_by_type[Firm]) == round(0.05 * fact("zone", "firms", 2020))
+    # the same full-scale population stands behind it: large and known firms are individual agents
+    # (the same firms as at full scale), the others a 5% sample weighted to their stratum's count
+    f = small.firms
+    big = f.weight == 1.0
+    full = ClusterModel(CENTRAL, rng=1, scale=1.0).firms
+    large = np.sort(full.output[full.anchor | (full.output >= small.pop["individual_output_yuan"])])
+    np.testing.assert_array_equal(np.sort(f.output[big]), large)
+    n_small = fact("zone", "firms", 2020) - large.size
+    assert (~big).sum() == pytest.approx(0.05 * n_small, abs=len(SECTOR_IDS))
+    assert len(small.agents_by_type[Firm]) == f.n < 0.1 * fact("zone", "firms", 2020)
     assert small.record.sector_firms[0].sum() == pytest.approx(fact("zone", "firms", 2020))
 
 
@@ -110,7 +119,7 @@ def test_datacollector_reporters_see_agents() -> None:
     m.step()
     dc.collect(m)
     frame = dc.get_model_vars_dataframe()
-    assert list(frame["firms"]) == [round(0.02 * fact("zone", "firms", 2020)), len(m.agents_by_type[Firm])]
+    assert list(frame["firms"]) == [m.n_start_firms, len(m.agents_by_type[Firm])]
     assert dc.get_agenttype_vars_dataframe(Firm)["output"].sum() > 0
 
 
@@ -142,5 +151,5 @@ def test_known_firms_and_major_projects_are_never_start_ups() -> None:
     m = ClusterModel(CENTRAL, rng=3, scale=0.02)
     f = m.firms
     f.age[:] = 0
-    assert not startup(f.age, f.anchor)[f.anchor].any()
-    assert startup(f.age, f.anchor)[~f.anchor].all()
+    assert not startup(f.age, f.anchor, m.startup_steps)[f.anchor].any()
+    assert startup(f.age, f.anchor, m.startup_steps)[~f.anchor].all()

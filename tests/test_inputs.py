@@ -66,7 +66,7 @@ def test_prior_draws_follow_the_declared_priors() -> None:
     """Means of many prior draws match the truncated prior's mean (uniform: the midpoint)."""
     rng = np.random.default_rng(3)
     specs = param_specs()
-    for name in ("entry_rate", "trend_ngit", "shock_sd_robotics", "deadweight_equity"):
+    for name in ("entry_rate", "trend_ngit", "shock_sd_robotics", "deadweight_talent"):
         prior = specs[name].prior
         x = prior.sample(rng, 20000)
         grid = np.linspace(specs[name].low, specs[name].high, 4001)
@@ -93,17 +93,49 @@ def test_sector_shocks_off_and_baseline_central_when_asked() -> None:
 def test_known_pipeline_drawn_within_its_ranges() -> None:
     sc = parse_scenario({"name": "x"})
     table = facts()["pipeline"]
+    exposed = set(facts()["early_2021"]["entity_list"]["exposed_projects"]["value"])
     kept = {name: 0 for name in table}
+    delayed = 0
     for s in _seeds(200):
-        kp = draw_inputs(s, sc, ParamSource()).pipeline
-        for name, inv, first in zip(kp.names, kp.investment, kp.first_output, strict=True):
-            p = table[name]
-            assert p["investment_yuan"]["low"] <= inv <= p["investment_yuan"]["high"]
-            assert p["first_output"]["low"] <= first <= p["first_output"]["high"]
+        inputs = draw_inputs(s, sc, ParamSource(prior_for_rest=False))
+        kp, p = inputs.pipeline, inputs.params
+        for name, inv, first, ramp in zip(kp.names, kp.investment, kp.first_output, kp.ramp_factor, strict=True):
+            spec = table[name]
+            assert spec["investment_yuan"]["low"] <= inv <= spec["investment_yuan"]["high"]
+            hit = inputs.draws.get(f"pipeline.{name}.export_control_delay", 0.0) == 1.0
+            assert hit <= (name in exposed)
+            delay = p.fab_control_delay_years if hit else 0.0
+            assert spec["first_output"]["low"] + delay <= first <= spec["first_output"]["high"] + delay
+            assert ramp == (p.fab_control_ramp_factor if hit else 1.0)
+            delayed += hit
             kept[name] += 1
     for name, n in kept.items():
         prob = table[name]["in_zone_probability"]["value"]
         assert n / 200 == pytest.approx(prob, abs=0.1), name
+    # the export-control risk hits the exposed fab with its declared probability (default 0.5)
+    n_exposed = sum(kept[n] for n in exposed)
+    assert delayed / n_exposed == pytest.approx(param_specs()["fab_control_delay_prob"].value, abs=0.1)
+
+
+def test_vaccine_sales_follow_their_declared_uncertainties() -> None:
+    """The vaccine plant's sales: planned doses x share sold x price, kept at `vaccine_persistence`
+    a year, booked in the zone with probability `vaccine_booked_prob`; none for history runs."""
+    sc = parse_scenario({"name": "x"})
+    planned = facts()["early_2021"]["vaccine_plant"]["planned_doses_2021"]["value"]
+    booked = 0
+    for s in _seeds(200):
+        inputs = draw_inputs(s, sc, ParamSource())
+        p, sales = inputs.params, inputs.vaccine_sales
+        if inputs.draws["vaccine.booked"]:
+            booked += 1
+            first = planned * p.vaccine_doses_share * p.vaccine_price_yuan
+            assert sales[0] == pytest.approx(first)
+            np.testing.assert_allclose(sales[:5], first * p.vaccine_persistence ** np.arange(5))
+        else:
+            assert not sales.any()
+    assert booked / 200 == pytest.approx(0.5, abs=0.12)  # the prior of the booking probability is uniform
+    history = parse_scenario({"name": "h", "start_year": 2015, "end_year": 2020})
+    assert not draw_inputs(_seeds(1)[0], history, ParamSource()).vaccine_sales.any()
 
 
 def test_run_draws_identically_for_1_and_2_workers(tmp_path: Path, baseline_path: Path) -> None:

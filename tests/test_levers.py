@@ -30,8 +30,8 @@ def _size(value: object) -> float:
         return sum(_size(v) for v in value.values())
     if isinstance(value, Schedule):
         return sum(value.values())
-    if hasattr(value, "project_support"):
-        return float(value.project_support)  # budget shares: the project-support share moves
+    if hasattr(value, "loan_interest"):
+        return float(value.loan_interest)  # budget shares: the loan-interest share moves
     return float(value)
 
 

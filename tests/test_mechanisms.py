@@ -124,34 +124,6 @@ def test_log_growth_compounds_over_a_year_of_quarters():
     assert abs(np.median(total) - 0.039189) < 0.005  # se ~ 0.0011
 
 
-def test_constrain_growth_scales_only_gains():
-    log_g = np.array([0.2, 0.2, -0.1, 0.0, 0.05])
-    fill = np.array([0.5, 0.0, 0.3, 0.7, 1.0])
-    # 0.2*0.5 = 0.1; 0.2*0 = 0; decline -0.1 untouched; 0 stays 0; 0.05*1 = 0.05
-    assert_allclose(growth.constrain_growth(log_g, fill), [0.1, 0.0, -0.1, 0.0, 0.05])
-
-
-def test_investment_need_hand_values():
-    output = np.array([1.0e8, 1.0e8, 1.0e8, 4.0e7])
-    log_g = np.array([math.log(1.2), -0.1, 0.0, math.log(1.05)])
-    got = growth.investment_need(output, log_g, capital_intensity=0.5)
-    expected = [
-        1.0e7,  # added output 1e8 * (1.2 - 1) = 2e7 yuan/yr, * 0.5 = 1e7 yuan
-        0.0,  # a shrinking firm invests nothing (no negative need)
-        0.0,  # no growth
-        1.0e6,  # 4e7 * 0.05 = 2e6 added, * 0.5 = 1e6
-    ]
-    assert_allclose(got, expected, rtol=1e-12, atol=1e-6)
-
-
-def test_investment_need_is_increasing_and_convex_in_growth():
-    lg = np.linspace(0.0, 1.0, 101)
-    need = growth.investment_need(np.full(101, 1.0e7), lg, 0.8)
-    assert np.all(np.diff(need) > 0) and np.all(np.diff(need, 2) > 0)
-    # linear in output and in capital intensity
-    assert_allclose(growth.investment_need(np.full(101, 3.0e7), lg, 0.4), 1.5 * need, rtol=1e-12)
-
-
 # ------------------------------------------------------------------------------ entry/exit
 
 BASELINE_COSTS = (0.1, 0.3, 6.0)
@@ -171,103 +143,6 @@ def test_entry_cost_index_hand_value_and_falls_with_costs():
     assert entry_exit.entry_cost_index(0.1, 0.3, 3.0, BASELINE_COSTS) == pytest.approx(0.793701, rel=1e-6)
     # dearer than 2020: longer approvals raise it, 12/6 = 2 -> 2**(1/3) = 1.259921
     assert entry_exit.entry_cost_index(0.1, 0.3, 12.0, BASELINE_COSTS) == pytest.approx(1.259921, rel=1e-6)
-
-
-def test_policy_entry_factor_hand_values():
-    # 2020 policies: log factor = -0.6 ln 1 + 0.3 ln 1 = 0 -> 1
-    assert entry_exit.policy_entry_factor(1.0, 0.6, 1.0, 0.3) == pytest.approx(1.0, abs=1e-12)
-    # cheaper entry and more venture money: -0.6 ln 0.8 + 0.3 ln 1.5 = 0.133886 + 0.121640 = 0.255526 -> 1.291140
-    assert entry_exit.policy_entry_factor(0.8, 0.6, 1.5, 0.3) == pytest.approx(1.291140, rel=1e-6)
-    # dearer entry only: -0.6 ln 1.25 = -0.133886 -> exp(-0.133886) = 0.874690
-    assert entry_exit.policy_entry_factor(1.25, 0.6, 1.0, 0.3) == pytest.approx(0.874690, rel=1e-6)
-
-
-def test_policy_entry_factor_is_bounded_both_ways():
-    top, bottom = entry_exit.MAX_POLICY_FACTOR, 1.0 / entry_exit.MAX_POLICY_FACTOR
-    assert top == 2.0
-    # free land and instant approvals: 0.01**-1.2 = 251 -> capped at 2
-    assert entry_exit.policy_entry_factor(0.01, 1.2, 1.0, 0.3) == pytest.approx(top)
-    assert entry_exit.policy_entry_factor(0.0, 1.2, 1.0, 0.3) == pytest.approx(top)
-    # prohibitive costs: 100**-1.2 = 0.004 -> floored at 1/2
-    assert entry_exit.policy_entry_factor(100.0, 1.2, 1.0, 0.3) == pytest.approx(bottom)
-    # no venture money at all lowers entry to the bound, not to zero: 0.3 ln(1e-9) = -6.2 -> 1/2
-    assert entry_exit.policy_entry_factor(1.0, 0.6, 0.0, 0.3) == pytest.approx(bottom)
-    # a tiny fund elasticity keeps it inside the bound: exp(0.01 ln 1e-9) = exp(-0.207233) = 0.812831
-    assert entry_exit.policy_entry_factor(1.0, 0.6, 0.0, 0.01) == pytest.approx(0.812831, rel=1e-6)
-
-
-def test_policy_entry_factor_monotone_and_symmetric():
-    costs = np.geomspace(0.05, 20.0, 60)
-    f = np.array([entry_exit.policy_entry_factor(c, 0.5, 1.0, 0.3) for c in costs])
-    assert np.all(np.diff(f) <= 0) and f[0] == pytest.approx(2.0) and f[-1] == pytest.approx(0.5)
-    venture = np.geomspace(0.01, 100.0, 60)
-    g = np.array([entry_exit.policy_entry_factor(1.0, 0.5, v, 0.3) for v in venture])
-    assert np.all(np.diff(g) >= 0)
-    assert np.all((f >= 0.5 - 1e-12) & (f <= 2.0 + 1e-12))
-    # constant elasticity inside the bound: factor(c) * factor(1/c) = 1
-    for c in (0.5, 0.8, 1.3):
-        both = entry_exit.policy_entry_factor(c, 0.5, 1.0, 0.3) * entry_exit.policy_entry_factor(1 / c, 0.5, 1.0, 0.3)
-        assert both == pytest.approx(1.0, rel=1e-12)
-
-
-def test_expected_entrants_hand_values():
-    got = entry_exit.expected_entrants(
-        firms=np.array([100.0, 200.0, 50.0, 80.0, 30.0]),
-        entry_rate=0.2,
-        output_ratio=np.array([1.0, 4.0, -1.0, 2.0, 3.0]),
-        firm_ratio=np.array([1.0, 1.0, 1.0, 4.0, 0.0]),
-        agglomeration=0.5,
-        policy_factor=1.5,
-        dt=0.25,
-    )
-    expected = [
-        7.5,  # 100 * 0.2 * (1/1)**0.5 * 1.5 * 0.25 = 7.5
-        30.0,  # 200 * 0.2 * (4/1)**0.5 * 1.5 * 0.25 = 200 * 0.6 * 0.25 = 30
-        0.0,  # negative output ratio clamped to 0: no entry
-        # crowded (firms x4, output x2): 80 * 0.2 * (2/4)**0.5 * 1.5 * 0.25 = 4 * 0.7071068 * 1.5 = 4.2426407
-        4.2426407,
-        2.25,  # no start-year firms: output per firm taken as 1 -> 30 * 0.2 * 1.5 * 0.25 = 2.25
-    ]
-    assert_allclose(got, expected, rtol=1e-7)
-
-
-def test_expected_entrants_at_2020_conditions():
-    # ratios 1, policy factor 1: plain gross entry 300 * 0.2 * 1 = 60 a year
-    got = entry_exit.expected_entrants(np.array([300.0]), 0.2, np.array([1.0]), np.array([1.0]), 0.7, 1.0, 1.0)
-    assert_allclose(got, [60.0])
-
-
-def test_expected_entrants_agglomeration_nests_linear_and_compounding():
-    # 40 firms now, 20 at the start (firm ratio 2), output x3
-    firms, out_r, firm_r = np.array([40.0]), np.array([3.0]), np.array([2.0])
-    # agglomeration 1: entry proportional to output: 40 * 0.25 * 3/2 = 15 = 20 start firms * 0.25 * 3
-    assert_allclose(entry_exit.expected_entrants(firms, 0.25, out_r, firm_r, 1.0, 1.0, 1.0), [15.0])
-    # agglomeration 0: compounding with the firm count only: 40 * 0.25 = 10
-    assert_allclose(entry_exit.expected_entrants(firms, 0.25, out_r, firm_r, 0.0, 1.0, 1.0), [10.0])
-    # in between: 40 * 0.25 * 1.5**0.5 = 10 * 1.224745 = 12.247449
-    assert_allclose(entry_exit.expected_entrants(firms, 0.25, out_r, firm_r, 0.5, 1.0, 1.0), [12.247449], rtol=1e-7)
-
-
-def test_expected_entrants_monotone_in_market_and_crowding():
-    out_r = np.linspace(0.1, 5.0, 50)
-    up = entry_exit.expected_entrants(np.full(50, 100.0), 0.2, out_r, np.ones(50), 0.6, 1.0, 0.25)
-    assert np.all(np.diff(up) > 0)
-    # more firms for the same market: entry per firm falls; total entry rises less than the firm count
-    firm_r = np.linspace(1.0, 3.0, 50)
-    crowd = entry_exit.expected_entrants(100.0 * firm_r, 0.2, np.ones(50), firm_r, 0.6, 1.0, 0.25)
-    assert np.all(np.diff(crowd / (100.0 * firm_r)) < 0)
-    # proportional to the policy factor and the step length
-    base = entry_exit.expected_entrants(np.array([100.0]), 0.2, np.array([1.0]), np.array([1.0]), 0.6, 1.0, 0.25)
-    assert_allclose(
-        entry_exit.expected_entrants(np.array([100.0]), 0.2, np.array([1.0]), np.array([1.0]), 0.6, 2.0, 0.5), 4 * base
-    )
-
-
-def test_expected_entrants_capped_per_year():
-    # booming market: 0.2 * (9/1)**1 * 2 = 3.6 a year -> capped at MAX_ENTRY_PER_YEAR = 1 x firms a year
-    got = entry_exit.expected_entrants(np.array([100.0]), 0.2, np.array([9.0]), np.array([1.0]), 1.0, 2.0, 0.25)
-    assert entry_exit.MAX_ENTRY_PER_YEAR == 1.0
-    assert_allclose(got, [100.0 * 1.0 * 0.25])
 
 
 def test_startup_sizes_median_and_log_sd():
@@ -524,63 +399,6 @@ def test_sector_shocks_extreme_common_shares():
     assert_allclose(own.std(axis=0), sd, rtol=0.02)
 
 
-def test_scenario_demand_hand_values():
-    procurement = np.zeros(len(SECTOR_IDS))
-    procurement[SECTOR_INDEX["ngit"]] = 1.0e8
-    procurement[SECTOR_INDEX["xinchuang"]] = 4.0e7
-    before = procurement.copy()
-    got = demand.scenario_demand(10.0, procurement, 2.0e8, 5.0e7, 0.5, SECTOR_INDEX)
-    expected = np.zeros(len(SECTOR_IDS))
-    expected[SECTOR_INDEX["auto"]] = 1.75e8  # 0.5 * 0.7 * 5e7 * 10 km = 0.5 * 3.5e8
-    expected[SECTOR_INDEX["ngit"]] = 1.25e8  # 0.5 * (1e8 + 0.3 * 5e7 * 10) = 0.5 * 2.5e8
-    expected[SECTOR_INDEX["biotech"]] = 1.0e8  # 0.5 * 2e8 healthcare
-    expected[SECTOR_INDEX["xinchuang"]] = 2.0e7  # 0.5 * 4e7 procurement
-    assert_allclose(got, expected)
-    assert_array_equal(procurement, before)  # input not modified
-
-
-def test_scenario_demand_conserves_road_spending_and_ignores_removed_roads():
-    got = demand.scenario_demand(3.0, np.zeros(len(SECTOR_IDS)), 0.0, 2.0e7, 1.0, SECTOR_INDEX)
-    # the whole road-km spending 3 * 2e7 = 6e7 lands in auto + ngit, nothing elsewhere
-    assert sum(demand.ROAD_KM_SPLIT.values()) == pytest.approx(1.0)
-    assert got.sum() == pytest.approx(6.0e7)
-    assert got[SECTOR_INDEX["auto"]] + got[SECTOR_INDEX["ngit"]] == pytest.approx(6.0e7)
-    # fewer road-km than in 2020 adds no (negative) road demand
-    assert_allclose(demand.scenario_demand(-5.0, np.zeros(len(SECTOR_IDS)), 0.0, 2.0e7, 1.0, SECTOR_INDEX), 0.0)
-    # capture scales everything in proportion
-    assert_allclose(
-        demand.scenario_demand(3.0, np.zeros(len(SECTOR_IDS)), 1e7, 2.0e7, 0.25, SECTOR_INDEX).sum(), 0.25 * 7.0e7
-    )
-
-
-def test_demand_growth_hand_values():
-    now = np.array([3.0e8, 1.0e8, 5.0e8, 1.0e8, 0.0])
-    before = np.array([1.0e8, 1.0e8, 0.0, 3.0e8, 8.0e8])
-    output = np.array([1.0e9, 1.0e9, 0.0, 1.0e9, 1.0e9])
-    got = demand.demand_growth(now, before, output)
-    expected = [
-        0.1823216,  # +2e8 on 1e9: ln(1.2) = 0.1823216
-        0.0,  # no change
-        0.0,  # sector with no output yet: no growth signal (not inf)
-        -0.2231436,  # -2e8 on 1e9: ln(0.8) = -0.2231436
-        -0.6931472,  # -8e8 on 1e9 = -0.8 clamped at -0.5: ln(0.5) = -0.6931472
-    ]
-    assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
-
-
-def test_demand_growth_telescopes_when_firms_follow_demand():
-    # if sector output follows demand one for one, the log growths add up to ln(final/initial)
-    extras = [0.0, 1.0e8, 2.5e8, 2.0e8, 4.0e8]
-    out0 = out = 1.0e9
-    total = 0.0
-    for before, now in itertools.pairwise(extras):
-        g = demand.demand_growth(np.array([now]), np.array([before]), np.array([out]))[0]
-        total += g
-        out *= math.exp(g)
-    assert out == pytest.approx(out0 + 4.0e8, rel=1e-12)  # 1e9 + the 4e8 of extra demand
-    assert total == pytest.approx(math.log(1.4), rel=1e-12)
-
-
 # --------------------------------------------------------------------------------- funding
 # (pay_claims, deal_amounts and the ledger's basic settle are in test_talent_funding.py)
 
@@ -641,63 +459,6 @@ def test_rd_reward_is_on_the_yearly_increase_not_on_quarterly_noise(tmp_path):
     # (R&D intensity drifting up with the reward, output growth), not a fraction of all R&D
     paid = paid_quarters[3]
     assert 0 < paid < 0.1 * f.rd_last_year[rows].sum()
-
-
-def test_deal_amounts_total_is_min_of_budget_and_candidate_tickets():
-    rng = np.random.default_rng(21)
-    for _ in range(500):
-        budget = rng.uniform(0.0, 5.0e8)
-        deal = rng.uniform(1.0e6, 5.0e7)
-        n = int(rng.integers(0, 30))
-        amounts = funding.deal_amounts(budget, deal, n)
-        assert amounts.size <= n  # at most one ticket per candidate
-        assert np.all(amounts > 0.0) and np.all(amounts <= deal * (1 + 1e-12))
-        assert np.sum(amounts > deal * (1 - 1e-12)) >= amounts.size - 1  # at most one partial ticket
-        assert amounts.sum() == pytest.approx(min(budget, n * deal), rel=1e-12, abs=1e-6)
-
-
-def test_ledger_settle_with_returned_stakes():
-    ledger = funding.BudgetLedger(n_years=2, n_sectors=3)
-    g = funding.INSTRUMENTS.index("guidance_equity")
-    ps = funding.INSTRUMENTS.index("project_support")
-    assert funding.INSTRUMENTS[-1] == "project_support"
-    # budget 100 + 50 returned by exited stakes = 150 available; pays 60 + 70 = 130 (more than the budget alone)
-    ledger.settle(0, g, 100.0, np.array([60.0, 70.0]), np.array([0, 2]), returned=50.0)
-    ledger.settle(1, ps, 80.0, np.array([30.0]), np.array([1]))
-    assert ledger.provided[0, g] == 100.0 and ledger.returned[0, g] == 50.0
-    assert_array_equal(ledger.paid[0, g], [60.0, 0.0, 70.0])
-    assert ledger.unspent[0, g] == 20.0  # 150 - 130
-    assert ledger.unspent[1, ps] == 50.0  # 80 - 30
-    expected = np.zeros((2, len(funding.INSTRUMENTS)))
-    expected[0, g], expected[1, ps] = 130.0, 30.0
-    assert_allclose(ledger.paid_by_instrument(), expected)
-    assert_allclose(ledger.spent_by_year(), [130.0, 30.0])
-    # provided + returned == paid + unspent, per year and instrument
-    assert_allclose(ledger.provided + ledger.returned, ledger.paid_by_instrument() + ledger.unspent)
-
-
-def test_ledger_refuses_paying_more_than_budget_plus_returns():
-    ledger = funding.BudgetLedger(n_years=1, n_sectors=2)
-    g = funding.INSTRUMENTS.index("guidance_equity")
-    with pytest.raises(ValueError, match="guidance_equity"):
-        ledger.settle(0, g, 100.0, np.array([100.0, 51.0]), np.array([0, 1]), returned=50.0)
-    for arr in (ledger.provided, ledger.returned, ledger.paid, ledger.unspent):
-        assert arr.sum() == 0.0  # nothing recorded by the refused settlement
-
-
-def test_ledger_conservation_with_returns_over_random_rounds():
-    rng = np.random.default_rng(23)
-    ledger = funding.BudgetLedger(n_years=4, n_sectors=7)
-    for _ in range(300):
-        year, k = int(rng.integers(0, 4)), int(rng.integers(0, len(funding.INSTRUMENTS)))
-        n = int(rng.integers(0, 40))
-        budget, returned = float(rng.uniform(0.0, 2.0e7)), float(rng.uniform(0.0, 5.0e6))
-        paid = funding.pay_claims(rng.exponential(1.0e6, n), budget + returned)
-        ledger.settle(year, k, budget, paid, rng.integers(0, 7, n), returned=returned)
-    assert np.all(ledger.unspent >= -1e-6)
-    assert_allclose(
-        ledger.provided + ledger.returned, ledger.paid_by_instrument() + ledger.unspent, rtol=1e-12, atol=1e-6
-    )
 
 
 # ---------------------------------------------------------------------------------- talent

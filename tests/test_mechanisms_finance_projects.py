@@ -149,25 +149,6 @@ def test_finance_growth_invariants_on_random_firms():
     assert short.any() and (~short & (need > 0)).any()  # both regimes occur in the sample
 
 
-def test_constrained_growth_is_fully_financed_on_the_second_pass():
-    # the firm rules first find the fill, shrink the planned log growth by it, then finance the
-    # smaller investment: since expm1 is convex, need(fill x g) <= fill x need(g), so the second
-    # pass must be fully financed (fill 1) and spend no more than the firm has
-    rng = np.random.default_rng(19)
-    n = 10_000
-    out = rng.lognormal(16.0, 1.5, n)
-    lg = rng.normal(0.05, 0.3, n)
-    cash, debt, limit = rng.uniform(0, 2e6, n), rng.uniform(0, 3e6, n), rng.uniform(0, 4e6, n)
-    need = growth.investment_need(out, lg, 0.5)
-    fill, _, _ = finance.finance_growth(cash, debt, limit, need, 0.0)
-    spend = growth.investment_need(out, growth.constrain_growth(lg, fill), 0.5)
-    assert np.all(spend <= fill * need * (1 + 1e-12) + 1e-6)
-    fill2, from_cash, borrowed = finance.finance_growth(cash, debt, limit, spend, 0.0)
-    assert_allclose(fill2, 1.0)
-    assert_allclose(from_cash + borrowed, spend, rtol=1e-12)
-    assert (fill < 1).sum() > 1000  # premise: many firms were constrained
-
-
 def test_debt_service_hand_values():
     debt = np.array([1.0e7, 1.0e7, 1.0e7, 1.0e7, 0.0])
     limit = np.array([2.0e7, 9.0e6, 9.8e6, 0.0, 0.0])
@@ -396,3 +377,19 @@ def test_ramp_reaches_the_target_exactly():
         out += projects.ramp_increment(target, np.array([left, left]), float(ramp))
     assert_allclose(out, target, rtol=1e-12)
     assert_allclose(projects.ramp_increment(target, np.array([0, 0]), float(ramp)), 0.0)  # then it stops
+
+
+def test_capacity_built_is_what_the_financed_investment_buys():
+    # a firm spends fill x need on capacity: it gets exactly fill x (target - capacity), one yuan of
+    # capacity (sales a year) per capital_intensity yuan; what it spends never exceeds what it had
+    rng = np.random.default_rng(19)
+    n = 10_000
+    cap = rng.lognormal(16.0, 1.5, n)
+    target = cap * rng.lognormal(0.02, 0.2, n)
+    cash, debt, limit = rng.uniform(0, 2e6, n), rng.uniform(0, 3e6, n), rng.uniform(0, 4e6, n)
+    need = growth.investment_need(cap, target, 0.5)
+    fill, from_cash, borrowed = finance.finance_growth(cash, debt, limit, need, 0.0)
+    built = growth.expand_capacity(cap, target, fill) - cap
+    assert_allclose(built * 0.5, from_cash + borrowed, rtol=1e-9, atol=1e-6)
+    assert np.all(from_cash <= cash + 1e-6) and np.all(borrowed <= np.maximum(limit - debt, 0) + 1e-6)
+    assert (fill < 1).sum() > 1000 and (need == 0).sum() > 1000  # both regimes and idle capacity occur

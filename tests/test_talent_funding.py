@@ -140,73 +140,21 @@ def test_pay_claims_never_pays_more_than_budget_and_exhausts_it_when_short():
             assert_array_equal(paid, claims)
 
 
-def test_deal_amounts_hand_values():
-    # 1e8 / 3e7 = 3 full tickets + 1e7 remainder
-    assert_allclose(funding.deal_amounts(1.0e8, 3.0e7, 10), [3.0e7, 3.0e7, 3.0e7, 1.0e7])
-    # only two candidate firms: two tickets
-    assert_allclose(funding.deal_amounts(1.0e8, 3.0e7, 2), [3.0e7, 3.0e7])
-    # 9e7 = exactly 3 tickets, no empty partial ticket
-    assert_allclose(funding.deal_amounts(9.0e7, 3.0e7, 10), [3.0e7, 3.0e7, 3.0e7])
-    # budget below one ticket: a single partial ticket
-    assert_allclose(funding.deal_amounts(1.0e7, 3.0e7, 10), [1.0e7])
-    assert funding.deal_amounts(0.0, 3.0e7, 10).size == 0
-    assert funding.deal_amounts(1.0e8, 3.0e7, 0).size == 0
+def test_equity_tickets_are_sized_to_the_gap_up_to_one_ticket():
+    gap = np.array([5.0e6, 4.0e7, 0.0, -1.0e6, 3.0e7])
+    # a firm gets what it can use (its gap), at most a 3e7 ticket; nothing without a gap
+    assert_allclose(funding.equity_tickets(gap, 3.0e7), [5.0e6, 3.0e7, 0.0, 0.0, 3.0e7])
 
 
-def test_deal_amounts_spend_budget_with_enough_candidates():
-    rng = np.random.default_rng(4)
-    for _ in range(200):
-        budget = rng.uniform(1.0e6, 5.0e8)
-        deal = rng.uniform(1.0e6, 5.0e7)
-        amounts = funding.deal_amounts(budget, deal, 10_000)
-        assert amounts.sum() == pytest.approx(budget, rel=1e-12)
-        assert np.all(amounts > 0.0)
-        assert np.all(amounts <= deal * (1 + 1e-12))
-
-
-def test_ledger_settle_records_and_conserves():
+def test_ledger_records_payouts_by_line_sector_and_year():
     ledger = funding.BudgetLedger(n_years=2, n_sectors=3)
-    assert ledger.provided.shape == (2, len(funding.INSTRUMENTS))
-    assert ledger.paid.shape == (2, len(funding.INSTRUMENTS), 3)
-    ledger.settle(0, 1, 100.0, np.array([10.0, 20.0, 30.0]), np.array([0, 2, 2]))
-    ledger.settle(0, 1, 50.0, np.array([5.0]), np.array([1], dtype=np.int8))
-    ledger.settle(1, 4, 40.0, np.array([40.0]), np.array([0]))
-    # year 0, loan_interest: provided 100 + 50 = 150; paid [10, 5, 20+30] = [10, 5, 50]; unspent 40 + 45 = 85
-    assert ledger.provided[0, 1] == 150.0
-    assert_array_equal(ledger.paid[0, 1], [10.0, 5.0, 50.0])
-    assert ledger.unspent[0, 1] == 85.0
-    # year 1, talent: paid all 40 to sector 0, nothing unspent
-    assert_array_equal(ledger.paid[1, 4], [40.0, 0.0, 0.0])
-    assert ledger.unspent[1, 4] == 0.0
-    # spent_by_year: 65 in year 0, 40 in year 1
-    assert_allclose(ledger.spent_by_year(), [65.0, 40.0])
-    # provided == paid + unspent, per year and instrument
-    assert_allclose(ledger.provided, ledger.paid.sum(axis=2) + ledger.unspent)
-
-
-def test_ledger_settle_rejects_overpayment_and_leaves_ledger_unchanged():
-    ledger = funding.BudgetLedger(n_years=1, n_sectors=2)
-    with pytest.raises(ValueError, match="rent"):
-        ledger.settle(0, funding.INSTRUMENTS.index("rent"), 100.0, np.array([60.0, 41.0]), np.array([0, 1]))
-    assert ledger.provided.sum() == 0.0
-    assert ledger.paid.sum() == 0.0
-    assert ledger.unspent.sum() == 0.0
-    # rounding-level excess (1e-7 yuan on 100) is accepted
-    ledger.settle(0, 0, 100.0, np.array([100.0 + 1e-7]), np.array([1]))
-    assert ledger.provided[0, 0] == 100.0
-
-
-def test_ledger_conservation_over_random_pay_rounds():
-    rng = np.random.default_rng(17)
-    ledger = funding.BudgetLedger(n_years=5, n_sectors=7)
-    for _ in range(400):
-        year = int(rng.integers(0, 5))
-        instrument = int(rng.integers(0, len(funding.INSTRUMENTS)))
-        n = int(rng.integers(0, 50))
-        claims = rng.exponential(1.0e6, n)
-        budget = float(rng.uniform(0.0, 3.0e7))
-        sector = rng.integers(0, 7, n)
-        ledger.settle(year, instrument, budget, funding.pay_claims(claims, budget), sector)
-    assert np.all(ledger.unspent >= -1e-6)
-    assert_allclose(ledger.provided, ledger.paid.sum(axis=2) + ledger.unspent, rtol=1e-12, atol=1e-6)
-    assert_allclose(ledger.spent_by_year().sum(), ledger.provided.sum() - ledger.unspent.sum(), rtol=1e-12)
+    g = funding.BUDGET_LINES.index("guidance_equity")
+    proc = funding.BUDGET_LINES.index("procurement")
+    assert funding.BUDGET_LINES[: len(funding.INSTRUMENTS)] == funding.INSTRUMENTS
+    ledger.record(0, g, np.array([60.0, 70.0, 5.0]), np.array([0, 2, 0]))
+    ledger.record(1, proc, np.array([30.0]), np.array([1]))
+    assert_array_equal(ledger.paid[0, g], [65.0, 0.0, 70.0])
+    assert_allclose(ledger.spent_by_year(), [135.0, 30.0])
+    expected = np.zeros((2, len(funding.BUDGET_LINES)))
+    expected[0, g], expected[1, proc] = 135.0, 30.0
+    assert_allclose(ledger.paid_by_line(), expected)

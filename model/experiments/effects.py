@@ -34,7 +34,8 @@ BN = 1e9
 RUNS_PER_TASK = 5
 SHARES_SHIFT = 0.10
 """The budget-shares alternative at 2020 shares: this much of the budget moved from
-guidance-fund equity to project support."""
+guidance-fund equity (which firms' demand for equity limits) to loan-interest subsidies (whose
+claims exceed their 2020 budget)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def _target_value(spec: LeverSpec, value: Any) -> Any:
     alt = spec.info.alternative
     if not spec.mapping:
         return alt
-    targets = [s for s in TARGET_SECTORS if s in value]
+    targets = [s for s in (spec.info.alternative_sectors or TARGET_SECTORS) if s in value]
     if any(_num(value[s]) > 0 for s in targets):
         return {k: (_num(v) * alt if k in targets else v) for k, v in value.items()}
     return {k: (alt if k in targets else v) for k, v in value.items()}
@@ -77,7 +78,7 @@ def _shares_target(scenario: Scenario) -> Any:
         return base
     moved = dict(BASELINE_SHARES)
     moved["guidance_equity"] -= SHARES_SHIFT
-    moved["project_support"] += SHARES_SHIFT
+    moved["loan_interest"] += SHARES_SHIFT
     return type(base)(**moved)
 
 
@@ -103,8 +104,8 @@ def lever_variants(scenario: Scenario) -> list[Variant]:
             "policy.budget_shares",
             (("policy.budget_shares", scenario.policy.budget_shares, to),),
             _with(scenario, "policy", "budget_shares", to),
-            "paid_guidance_equity",  # moving budget between instruments moves what the fund can invest
-            -1 if to.project_support > scenario.policy.budget_shares.project_support else 1,
+            "paid_loan_interest",  # moving budget between instruments moves what a binding instrument pays
+            1 if to.loan_interest > scenario.policy.budget_shares.loan_interest else -1,
         )
     )
     return out
