@@ -169,6 +169,7 @@ class ClusterModel(mesa.Model):
         p, spy = self.params, self.steps_per_year
         cols = initial_firms(self.streams["population"], self.start, p, self.scale, self.ht_threshold, spy)
         self.median_firm_output = cols.pop("median_output")  # of the full-scale population (entrants' sizes)
+        self.entrant_weight = cols.pop("stratum_weight")  # firms a new small-firm agent stands for, per sector
         rows = self.add_firms(**cols)
         self.n_start_firms = rows.size
         f = self.firms
@@ -196,6 +197,7 @@ class ClusterModel(mesa.Model):
         burning = phase < burn
         f.cash[rows_l] = np.where(burning, f.cash[rows_l] * (1.0 - phase / np.maximum(burn, 1e-9)), 0.0)
         f.distress[rows_l] = np.where(burning, 0, np.floor(phase - burn)).astype(np.int16)
+
     def _open_vaccine_plant(self) -> None:
         """The zone's vaccine plant (known_in_early_2021.md §A), built in 2020 by its parent,
         sells its doses on contract from the first projected year while they last (in runs that

@@ -14,8 +14,9 @@ relocations paid by their owners.
 An entrant takes its sales from the incumbents of its sector (market.entrant_attraction): entry
 adds output only where it serves demand the incumbents could not.
 
-At scale s < 1 each new agent stands for 1/s firms, so counts, capital and sales are the same
-in expectation at any scale.
+At scale s < 1 each new agent stands for as many firms as a sampled small firm of its sector
+(about 1/s, fewer in small sectors: population.sample_firms), so counts, capital and sales are
+the same in expectation at any scale.
 """
 
 from __future__ import annotations
@@ -62,11 +63,11 @@ class EntryRules:
             p.entry_cost_elasticity,
             m.dt,
         )
-        n = rng.poisson(expected * m.scale)
+        n = rng.poisson(expected / m.entrant_weight)
         sector = np.repeat(np.arange(N_SECTORS, dtype=np.int8), n)
         if not sector.size:
             return
-        weight = np.full(sector.size, 1.0 / m.scale)
+        weight = m.entrant_weight[sector]
         sales = self.sizes(m, sector)
         u = rng.random((2, sector.size))
         source = entry_exit.finance_sources(u[0], u[1], p.founder_coverage, p.vc_coverage)
@@ -119,11 +120,11 @@ class EntryRules:
     def add_suppliers(self, m: ClusterModel, sector: np.ndarray, count: np.ndarray) -> None:
         """Suppliers a major project pulls in (count per project, full-scale firms): relocations
         whose owners pay their capital."""
-        n = m.streams["suppliers"].poisson(count * m.scale)
+        n = m.streams["suppliers"].poisson(count / m.entrant_weight[sector])
         sec = np.repeat(sector, n)
         if not sec.size:
             return
-        weight = np.full(sec.size, 1.0 / m.scale)
+        weight = m.entrant_weight[sec]
         sales = self.sizes(m, sec)
         need = entry_exit.startup_capital(
             sales, m.params.capital_intensity, m.pop["spare_capacity"], m.pop["startup_cash_years"]

@@ -133,31 +133,41 @@ def sector_counts(start: StartState) -> np.ndarray:
 
 
 def sample_firms(
-    rng: np.random.Generator, sector: np.ndarray, output: np.ndarray, whole: np.ndarray, scale: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, weight): the agents that stand for a full-scale population at `scale`.
+    rng: np.random.Generator,
+    sector: np.ndarray,
+    output: np.ndarray,
+    whole: np.ndarray,
+    scale: float,
+    min_agents: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, weight, stratum weight per sector): the agents that stand for a full-scale
+    population at `scale`.
 
     Firms marked `whole` (known and large firms) stay one agent each; the others are sampled
-    systematically within their sector (sorted by size, every 1/scale-th from a random start, so
-    the sample keeps the size distribution) and each sampled agent stands for (firms in the
-    stratum) / (agents drawn) firms. At scale 1 every firm is an agent of weight 1."""
+    systematically within their sector (sorted by size, every k-th from a random start, so the
+    sample keeps the size distribution): a share `scale` of them, but at least `min_agents` (all
+    of them if fewer), so that small sectors keep enough agents for their totals not to depend on
+    a few; each sampled agent stands for (firms in the stratum) / (agents drawn) firms. At scale
+    1 every firm is an agent of weight 1."""
     n = sector.size
+    strata = np.ones(len(SECTOR_IDS))
     if scale >= 1.0:
-        return np.arange(n), np.ones(n)
+        return np.arange(n), np.ones(n), strata
     rows, weights = [np.flatnonzero(whole)], [np.ones(int(np.count_nonzero(whole)))]
     for s in range(len(SECTOR_IDS)):
         idx = np.flatnonzero((sector == s) & ~whole)
         if idx.size == 0:
             continue
         order = idx[np.argsort(output[idx], kind="stable")]
-        k = max(1, round(idx.size * scale))
+        k = min(idx.size, max(1, round(idx.size * scale), min_agents))
         step = idx.size / k
         picks = np.floor(rng.random() * step + step * np.arange(k)).astype(int)
         rows.append(order[picks])
         weights.append(np.full(k, idx.size / k))
+        strata[s] = idx.size / k
     r, w = np.concatenate(rows), np.concatenate(weights)
     order = np.argsort(r, kind="stable")
-    return r[order], w[order]
+    return r[order], w[order], strata
 
 
 def initial_firms(
@@ -213,16 +223,17 @@ def initial_firms(
     cert_age = np.where(high_tech, rng.integers(0, validity, n), 0)
     innovations = np.where(high_tech, 1 + rng.poisson(1.0, n), 0)
     median = np.array([np.median(output[sector == i]) for i in range(len(SECTOR_IDS))])
-    rows, w = sample_firms(rng, sector, output, anchor | (output >= pop["individual_output_yuan"]), scale)
+    whole = anchor | (output >= pop["individual_output_yuan"])
+    rows, w, strata = sample_firms(rng, sector, output, whole, scale, int(pop["min_sampled_agents"]))
     out = output[rows]
     # weighted agents carry their sector's total exactly (the data), sampled firms keep their shape
     sec = sector[rows]
     total = np.bincount(sector, weights=output, minlength=len(SECTOR_IDS))
     got = np.bincount(sec, weights=w * out, minlength=len(SECTOR_IDS))
-    fixed = np.bincount(sec, weights=(w == 1.0) * w * out, minlength=len(SECTOR_IDS))
+    fixed = np.bincount(sec, weights=whole[rows] * out, minlength=len(SECTOR_IDS))
     with np.errstate(divide="ignore", invalid="ignore"):
         adjust = np.where(got > fixed, (total - fixed) / (got - fixed), 1.0)
-    out = np.where(w == 1.0, out, out * adjust[sec])
+    out = np.where(whole[rows], out, out * adjust[sec])
     cols = {
         "sector": sec,
         "weight": w,
@@ -242,4 +253,4 @@ def initial_firms(
         "innovations": innovations[rows],
         "anchor": anchor[rows],
     }
-    return cols | {"median_output": median}
+    return cols | {"median_output": median, "stratum_weight": strata}

@@ -35,7 +35,9 @@ def test_an_entrant_takes_its_sales_from_the_incumbents():
     a_new = market.entrant_attraction(np.array([10.0]), np.array([1.0]), 100.0, a.sum())
     # a_new = 10 * 100 / (100 - 10) = 11.111...; A = 111.111
     assert a_new[0] == pytest.approx(100 / 9)
-    d = market.desired_sales(np.array([100.0]), np.append(a, a_new), np.zeros(3, dtype=int), np.array([a.sum() + a_new[0]]))
+    d = market.desired_sales(
+        np.array([100.0]), np.append(a, a_new), np.zeros(3, dtype=int), np.array([a.sum() + a_new[0]])
+    )
     # the entrant gets 10, the incumbents lose in proportion: 60 * 0.9 = 54, 40 * 0.9 = 36
     assert_allclose(d, [54.0, 36.0, 10.0])
     assert d.sum() == pytest.approx(100.0)  # nobody's sales come from nowhere
@@ -67,7 +69,9 @@ def test_added_attraction_brings_its_own_demand():
     # a plant whose offtake (20) joins a market of 100: market 120, everyone else keeps theirs
     a = np.array([60.0, 40.0])
     a_new = market.added_attraction(np.array([20.0]), 100.0, a.sum())
-    d = market.desired_sales(np.array([120.0]), np.append(a, a_new), np.zeros(3, dtype=int), np.array([a.sum() + a_new[0]]))
+    d = market.desired_sales(
+        np.array([120.0]), np.append(a, a_new), np.zeros(3, dtype=int), np.array([a.sum() + a_new[0]])
+    )
     assert_allclose(d, [60.0, 40.0, 20.0])
 
 

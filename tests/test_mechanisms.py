@@ -9,7 +9,6 @@ independent route (seeded Monte Carlo against a closed form, scipy.stats).
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -18,7 +17,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 
 from model.mechanisms import demand, entry_exit, funding, growth, innovation, talent
-from model.sectors import SECTOR_IDS, SECTOR_INDEX
 
 # ---------------------------------------------------------------------------------- growth
 
