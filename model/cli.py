@@ -24,7 +24,7 @@ try:  # typer >= 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - typer built on click
     from click import exceptions as click_exceptions
 
-from .api import DEFAULT_SEED, compare, run
+from .api import DEFAULT_SEED, EnsembleResult, compare, run
 from .ensemble import STAGING_DIR, EnsembleError, Interrupted, Terminated, default_runs, stop_helper_processes
 from .io import RESULT_DIGITS, write_json
 from .levers import format_effective_levers, format_lever_table, plausibility_warnings
@@ -593,7 +593,7 @@ def discover_cmd(
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Scenario discovery: Latin hypercube over lever ranges, PRIM boxes where all four target clusters
-    pass 100 bn with high probability (discover.md, discover.json, discover.csv, peeling.png)."""
+    pass 100 bn with high probability (discover.md, discover.json, discover.csv, boxes.png)."""
     from tqdm import tqdm
 
     from .calibration.store import default_source
@@ -619,7 +619,7 @@ def discover_cmd(
     finally:
         close_client(client)
     typer.echo(result.format())
-    typer.echo(f"results: {out}/ (discover.md, discover.json, discover.csv, peeling.png)")
+    typer.echo(f"results: {out}/ (discover.md, discover.json, discover.csv, boxes.png)")
 
 
 @app.command("optimize")
@@ -715,6 +715,67 @@ def export_cmd(
     except OSError as exc:
         write_failed(exc)
     typer.echo(f"exported: {target}")
+
+
+def _lang(lang: str):
+    from .i18n import check_lang
+
+    try:
+        return check_lang(lang)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@app.command("report")
+def report_cmd(
+    results: Annotated[
+        list[Path],
+        typer.Argument(
+            help="result folders: etown run (the first is the main result), compare, effects, uncertainty, backtest"
+        ),
+    ],
+    lang: Annotated[str, typer.Option(help="en or zh")] = "en",
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file [default: FIRST_RESULT/report.html or report_zh.html]")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report (images embedded, print-ready) from finished results."""
+    from .report import write_report
+
+    language = _lang(lang)
+    try:
+        target = write_report(results, language, out)
+    except OSError as exc:
+        write_failed(exc)
+    typer.echo(f"report: {target}")
+
+
+@app.command("show")
+def show_cmd(
+    result: Annotated[Path, typer.Argument(help="folder of a finished etown run or etown compare")],
+    lang: Annotated[str, typer.Option(help="en or zh")] = "en",
+    out: Annotated[Path | None, typer.Option(help="folder for the redrawn chart [default: RESULT]")] = None,
+) -> None:
+    """Reprint the table and redraw the chart of a finished result, without rerunning it."""
+    from .api import load
+    from .plots import save_figure
+    from .report import format_headline
+
+    language = _lang(lang)
+    res = load(result)
+    suffix = "" if language == "en" else f"_{language}"
+    folder = out if out is not None else result
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if isinstance(res, EnsembleResult):
+            typer.echo(res.table() if language == "en" else format_headline(res.summary, language))
+            target = save_figure(res.fan_chart(lang=language), folder / f"fan_chart{suffix}.png", lang=language)
+        else:
+            typer.echo(res.format())
+            target = save_figure(res.chart(language), folder / f"compare{suffix}.png", lang=language)
+    except OSError as exc:
+        write_failed(exc)
+    typer.echo(f"chart: {target}")
 
 
 @app.command("dashboard")

@@ -13,13 +13,13 @@ ensembles export to CSV.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .analysis import BN, p_key
+from .api import read_summary
 from .ensemble import EnsembleError, load_table
 from .io import write_atomic
 
@@ -28,18 +28,7 @@ EXCEL_ROWS = 1_048_576
 
 
 def _summary(folder: Path) -> dict[str, Any]:
-    path = folder / "summary.json"
-    if not folder.is_dir():
-        raise EnsembleError(f"RESULTS_DIR: {folder}: not a folder")
-    if not path.is_file():
-        raise EnsembleError(f"RESULTS_DIR: {folder}: no summary.json (not a finished ensemble of etown run)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise EnsembleError(f"RESULTS_DIR: {path}: cannot read: {exc}") from None
-    if not isinstance(data, dict) or "clusters" not in data or "years" not in data:
-        raise EnsembleError(f"RESULTS_DIR: {path}: not a summary written by etown run")
-    return data
+    return read_summary(folder, "RESULTS_DIR")
 
 
 def tables(folder: Path) -> dict[str, pd.DataFrame]:
