@@ -229,17 +229,52 @@ def _warn_implausible(sc: Any) -> None:
 
 
 @app.command("validate")
-def validate_cmd(scenario: Annotated[Path, typer.Argument(help="scenario YAML file")]) -> None:
-    """Check SCENARIO without running it."""
-    try:
-        loaded = load_scenario(scenario)
-    except ScenarioError as exc:
-        fail(str(exc))
+def validate_cmd(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    against: Annotated[
+        str | None,
+        typer.Option(
+            help="what to compare with: a scenario file, 'baseline' (baseline.yaml beside the file or in "
+            "scenarios/) or '2020' (the 2020 levers) [default: the file it inherits, else 2020]"
+        ),
+    ] = None,
+    levers: Annotated[bool, typer.Option("--levers", help="also list every effective lever")] = False,
+) -> None:
+    """Check SCENARIO without running it; say what it changes against what it inherits."""
+    from .changes import scenario_changes
+    from .scenario import Scenario, inherited_path
+
+    loaded = load_scenario(scenario)
     sc = loaded.scenario
     typer.echo(f"{scenario}: ok (scenario {sc.name!r}, {sc.start_year}-{sc.end_year}, sha256 {loaded.sha256[:12]})")
     for warning in plausibility_warnings(sc):
         typer.echo(f"warning: {warning}", err=True)
-    typer.echo(format_effective_levers(sc))
+    if against is None:
+        parent = inherited_path(scenario)
+        against = str(parent) if parent is not None else "2020"
+    if against == "2020":
+        reference, what = (
+            Scenario(name="levers_2020", start_year=sc.start_year, end_year=sc.end_year),
+            "the 2020 levers",
+        )
+    else:
+        path = _baseline_file(scenario) if against == "baseline" else Path(against)
+        reference, what = load_scenario(path).scenario, f"{path} ({load_scenario(path).scenario.name})"
+    changes = scenario_changes(sc, reference)
+    typer.echo(f"changes against {what}: {len(changes) or 'none'}")
+    for line in changes:
+        typer.echo(f"  {line}")
+    if levers:
+        typer.echo(format_effective_levers(sc))
+
+
+def _baseline_file(scenario: Path) -> Path:
+    """baseline.yaml beside the scenario file, else scenarios/baseline.yaml (one line if none)."""
+    for path in (scenario.parent / "baseline.yaml", Path("scenarios") / "baseline.yaml"):
+        if path.is_file():
+            return path
+    fail(f"--against baseline: no baseline.yaml beside {scenario} or in scenarios/; give the file instead")
+    raise AssertionError  # unreachable: fail exits
 
 
 def _client(scheduler: str | None):

@@ -280,6 +280,12 @@ def parse_scenario(
         raise ScenarioError(format_validation_error(Path(path), err, data, origins, chain)) from None
 
 
+def inherited_path(path: str | Path) -> Path | None:
+    """The file that `path` inherits (`inherits:`, resolved), or None."""
+    files = _read_chain(Path(path))
+    return files[1].path if len(files) > 1 else None
+
+
 def load_scenario(path: str | Path) -> LoadedScenario:
     """Read and validate a scenario file (and the files it inherits)."""
     path = Path(path)
