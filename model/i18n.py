@@ -284,6 +284,19 @@ def money(bn: float, lang: Lang = "en", digits: int = 1, sign: bool = False) -> 
     return tr("money", lang, value=text)
 
 
+def money_ci(mid_bn: float, lo_bn: float, hi_bn: float, lang: Lang = "en", digits: int = 1) -> str:
+    """A signed difference in bn yuan with its interval, one unit: "+6.7 [+2.6, +10.7] bn yuan"."""
+    if mid_bn is None or (isinstance(mid_bn, float) and math.isnan(mid_bn)):
+        return "-"
+    k = MONEY_FACTOR[lang]
+    d = max(digits - 1, 0) if lang == "zh" else digits
+
+    def f(x: float | None) -> str:
+        return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * k:+,.{d}f}"
+
+    return tr("money", lang, value=f"{f(mid_bn)} [{f(lo_bn)}, {f(hi_bn)}]")
+
+
 def money_range(low_bn: float, high_bn: float, lang: Lang = "en", digits: int = 0) -> str:
     """A range of amounts in bn yuan: "5-30 bn yuan" or "50–300亿元"."""
     k = MONEY_FACTOR[lang]

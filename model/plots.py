@@ -80,14 +80,17 @@ def chart_lang(lang: Lang) -> Lang:
 @contextmanager
 def language(lang: Lang) -> Iterator[Lang]:
     """Draw (and save) in `lang`: for Chinese, a CJK font for every text of the figures built
-    inside; nothing global is changed after it."""
+    inside; for English, the default font with the CJK font as fallback (a Chinese name in a
+    label still shows). Nothing global is changed after it."""
     lang = chart_lang(lang)
-    font = cjk_font() if lang == "zh" else None
+    font = cjk_font()
     if font is None:
         yield lang
         return
-    family = FontProperties(fname=font.get_file()).get_name()
-    with mpl.rc_context({"font.family": [family, "DejaVu Sans"]}):  # named: resolved when drawn
+    cjk = FontProperties(fname=font.get_file()).get_name()
+    default = mpl.rcParams["font.family"] if mpl.rcParams["font.family"] != ["sans-serif"] else ["DejaVu Sans"]
+    families = [cjk, *default] if lang == "zh" else [*default, cjk]
+    with mpl.rc_context({"font.family": families}):  # named families: resolved when drawn
         yield lang
 
 
@@ -380,10 +383,10 @@ def compare_chart(
     with language(lang) as lang:
         k = _money_scale(lang)
         styles = _scenario_styles(labels)
-        fig = Figure(figsize=(14, 9.2), layout="constrained")
-        grid = fig.add_gridspec(2, len(TARGET_SECTORS), height_ratios=[3, 2.4])
+        fig = Figure(figsize=(14, 9.6), layout="constrained")
+        top, bottom = fig.subfigures(2, 1, height_ratios=[3, 2.4])
         for j, sid in enumerate(TARGET_SECTORS):
-            ax = fig.add_subplot(grid[0, j])
+            ax = top.add_subplot(1, len(TARGET_SECTORS), j + 1)
             for label in labels:
                 c = summaries.get(label, {}).get("clusters", {}).get(sid)
                 if c is None:
@@ -405,8 +408,8 @@ def compare_chart(
             ax.set_ylim(bottom=0)
             if j == 0:
                 ax.set_ylabel(tr("cmp_paths_axis", lang))
-        handles, names = fig.axes[0].get_legend_handles_labels()
-        fig.legend(
+        handles, names = top.axes[0].get_legend_handles_labels()
+        top.legend(
             handles,
             names,
             loc="outside upper center",
@@ -416,10 +419,10 @@ def compare_chart(
             title_fontsize=9,
         )
         others = [lab for lab in labels if lab != baseline]
-        for col, (kind, clusters) in enumerate(
-            (("output", list(TARGET_SECTORS)), ("p", [*TARGET_SECTORS, "all_four"]))
+        axes = bottom.subplots(1, 2)
+        for ax, (kind, clusters) in zip(
+            axes, (("output", list(TARGET_SECTORS)), ("p", [*TARGET_SECTORS, "all_four"])), strict=True
         ):
-            ax = fig.add_subplot(grid[1, :2] if col == 0 else grid[1, 2:])
             _difference_panel(ax, table, others, clusters, kind, styles, k, lang)
             key = "cmp_dout_title" if kind == "output" else "cmp_dp_title"
             ax.set_title(tr(key, lang, end=end_year, baseline=baseline), fontsize=10)

@@ -42,7 +42,7 @@ from . import plots
 from .analysis import p_key
 from .api import EnsembleResult, load, model_version, read_json, read_summary
 from .ensemble import EnsembleError
-from .i18n import TEXT, Lang, cluster_name, crossing_words, likelihood_words, money, money_range, tr
+from .i18n import TEXT, Lang, cluster_name, crossing_words, likelihood_words, money, money_ci, money_range, tr
 from .io import write_atomic
 from .sectors import TARGET_SECTORS
 
@@ -229,8 +229,7 @@ def _difference(row: dict[str, Any], cols: tuple[str, str, str], fmt: str, money
     if mid is None or (isinstance(mid, float) and math.isnan(mid)):
         return "-"
     if money_lang is not None:
-        lo_text, hi_text = (money(v, money_lang, sign=True) for v in (lo, hi))
-        return f"{money(mid, money_lang, sign=True)} [{lo_text}, {hi_text}]"
+        return money_ci(mid, lo, hi, money_lang)
     return f"{float(mid):+{fmt}} [{_num(lo, '+' + fmt)}, {_num(hi, '+' + fmt)}]"
 
 
@@ -390,7 +389,7 @@ def uncertainty_section(folder: Path, lang: Lang) -> dict[str, Any] | None:
     rows = [
         {
             "outcome": plots.outcome_label(str(r["outcome"]), lang),
-            "mean": _num(r.get("mean"), ".3g"),
+            "mean": _mean_text(str(r["outcome"]), r.get("mean"), lang),
             "shares": [_num(r[s], ".0%") if r[s] is not None and not pd.isna(r[s]) else "-" for s in shares],
         }
         for r in table.to_dict(orient="records")
@@ -409,6 +408,13 @@ def uncertainty_section(folder: Path, lang: Lang) -> dict[str, Any] | None:
         "chart": image(plots.variance_chart(table, lang=lang), lang),
         "note": note,
     }
+
+
+def _mean_text(outcome: str, mean: Any, lang: Lang) -> str:
+    """An outcome's mean: a probability, or bn yuan for the `..._bn` outcomes."""
+    if mean is None or pd.isna(mean):
+        return "-"
+    return money(float(mean), lang) if "_bn" in outcome else _num(mean)
 
 
 def fit_text(summary: dict[str, Any], lang: Lang) -> str | None:
