@@ -22,32 +22,17 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ARTIFACTS, CHROMIUM, ROOT, require_chromium
+from .conftest import CHROMIUM_FLAGS as FLAGS
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("model.dashboard")
 
-CHROMIUM = Path(os.environ.get("ETOWN_CHROMIUM", "/usr/bin/chromium"))
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(os.environ.get("ETOWN_TEST_ARTIFACTS", ROOT / "results" / "test-artifacts"))
 ENSEMBLE_RUNS = 6
 
 pytestmark = pytest.mark.slow
 
-if not CHROMIUM.exists():
-    # CI installs it (scripts/system_deps.sh via make test); elsewhere say how
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} missing: run scripts/system_deps.sh as root", pytrace=False)
-    pytest.skip(f"{CHROMIUM} missing (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 
 def _free_port() -> int:
