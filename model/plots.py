@@ -575,6 +575,8 @@ def discovery_chart(
                 )
                 labelled.add(label)
                 for v, ha, dx in ((blo, "right", -0.004), (bhi, "left", 0.004)):
+                    if not lo + 0.01 * span < v < hi - 0.01 * span:
+                        continue  # at the end of the explored range: labelled there
                     ax.text(
                         (v - lo) / span + dx,
                         y,
@@ -637,7 +639,7 @@ def _lever_value(value: float, unit: str, lang: Lang) -> str:
     """A lever value for a chart label: yuan amounts in bn (or 亿元), others as they are."""
     if unit.startswith("yuan"):
         return money(value / BN, lang, 1).replace(" yuan", "")
-    return f"{value:,.4g}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
 # ---------------------------------------------------------------------------------- variance split
