@@ -161,6 +161,7 @@ class PerAgentRules:
         "anchor",
         "ramp_left",
         "ramp_target",
+        "ramp_quarters",
     )
     GROW_WRITE = ("output", "cash", "debt", "ramp_left")
 
@@ -190,7 +191,6 @@ class PerAgentRules:
             dscr=bank.dscr_min,
             talent_fill=[t**p.talent_constraint for t in m.feedback.talent_fill.tolist()],
             buffer=p.precautionary_cash_years,
-            ramp_quarters=max(round(p.project_ramp_quarters), 1),
             credit=0.0,
             investment=0.0,
             constrained=0,
@@ -238,7 +238,7 @@ class PerAgentRules:
         k.investment += spend
         new = out * math.exp(lg)
         if ramping:  # arrives financed by its investors
-            new += c.ramp_target[r] / k.ramp_quarters
+            new += c.ramp_target[r] / max(c.ramp_quarters[r], 1)
             c.ramp_left[r] -= 1
         else:
             from_cash = min(spend, internal)  # spend is within what the firm can finance (fill above)

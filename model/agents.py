@@ -256,21 +256,32 @@ class ProjectOffice(mesa.Agent):
         self.started = 0
         self.investment_won = 0.0  # yuan
 
-    def add_known(self, sector: np.ndarray, investment: np.ndarray, build_quarters: np.ndarray) -> None:
-        """Signed projects of the start-of-run pipeline: land and money arranged, building."""
-        if sector.size:
+    def add_known(self, kp: Any, build_quarters: np.ndarray) -> None:
+        """Signed projects of the start-of-run pipeline (`inputs.KnownProjects`), building:
+        land arranged unless a project still needs some (it then waits for the zone's supply),
+        incentive owed paid in instalments over construction, their own delay risk and ramp-up
+        time where given (else the behavioural parameters')."""
+        if kp.sector.size:
+            p = self.model.params
+            build = np.maximum(build_quarters, 0.0)
+            incentive = kp.incentive_share * kp.investment
             self.pipeline.append(
-                sector.size,
-                sector=sector,
-                investment=investment,
+                kp.sector.size,
+                sector=kp.sector,
+                investment=kp.investment,
                 known=True,
-                has_land=True,
-                build_left=np.maximum(build_quarters, 0.0),
+                has_land=kp.land_ha <= 0,
+                land_ha=kp.land_ha,
+                build_left=build,
+                incentive_left=incentive,
+                instalment=incentive / np.maximum(build, 1.0),
+                delay_hazard=np.where(np.isnan(kp.delay_hazard), p.project_delay_hazard, kp.delay_hazard),
+                ramp_quarters=np.where(np.isnan(kp.ramp_quarters), p.project_ramp_quarters, kp.ramp_quarters),
             )
 
-    def step(self, year: int, eff: Any, budget: float, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        """One quarter of the pipeline. Returns the (sector, investment) of projects that start
-        producing now."""
+    def step(self, year: int, eff: Any, budget: float, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One quarter of the pipeline. Returns the (sector, investment, ramp-up quarters) of
+        projects that start producing now."""
         model, p, pl = self.model, self.model.params, self.pipeline
         rng = model.streams["projects"]
         # leads pursued and won (one uniform per lead: a better offer wins a superset of the leads
@@ -297,6 +308,8 @@ class ProjectOffice(mesa.Agent):
                 build_left=build,
                 incentive_left=incentive,
                 instalment=incentive / build,
+                delay_hazard=p.project_delay_hazard,
+                ramp_quarters=p.project_ramp_quarters,
             )
             self.won += sector.size
             self.investment_won += float(inv.sum())
@@ -323,13 +336,13 @@ class ProjectOffice(mesa.Agent):
         pl.incentive_left[building] -= paid
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(claims > 0, paid / claims, 1.0)
-        slipped = model.row_draws("project_delay").random(pl.n)[building] < p.project_delay_hazard
+        slipped = model.row_draws("project_delay").random(pl.n)[building] < pl.delay_hazard[building]
         pl.build_left[building] -= projects.construction_progress(share, slipped)
         done = building[pl.build_left[building] <= 0.0]
         pl.remove(done)
         self.started += done.size
         model.tally["projects_started"] += done.size
-        return pl.sector[done], pl.investment[done]
+        return pl.sector[done], pl.investment[done], pl.ramp_quarters[done]
 
 
 def _bulk_ok(model: mesa.Model, cls: type[mesa.Agent]) -> bool:

@@ -192,7 +192,7 @@ class ClusterModel(mesa.Model):
     def _build_pipeline(self) -> None:
         kp = self.inputs.pipeline
         quarters = (kp.first_output - (self.start.year + 1)) * self.steps_per_year
-        self.project_office.add_known(kp.sector, kp.investment, quarters)
+        self.project_office.add_known(kp, quarters)
 
     def _add_firms(self, **columns: np.ndarray | float) -> np.ndarray:
         rows = self.firms.append(len(columns["sector"]), **columns)
@@ -400,10 +400,10 @@ class ClusterModel(mesa.Model):
         """The project office's quarter; projects that start producing become anchor firms
         (ramping up to investment x turnover) and pull in supplier start-ups."""
         budget = budgets[funding.INSTRUMENTS.index("project_support")]
-        sector, investment = self.project_office.step(year_i, eff, budget, self.dt)
+        sector, investment, ramp_quarters = self.project_office.step(year_i, eff, budget, self.dt)
         if sector.size:
             target = projects.full_output(investment, self.project_turnover[sector])
-            ramp = max(round(self.params.project_ramp_quarters), 1)
+            ramp = np.maximum(np.round(ramp_quarters), 1).astype(np.int32)
             self._add_firms(
                 sector=sector,
                 output=target / ramp,
@@ -415,6 +415,7 @@ class ClusterModel(mesa.Model):
                 anchor=True,
                 ramp_left=ramp - 1,
                 ramp_target=target,
+                ramp_quarters=ramp,
             )
             rng = self.streams["suppliers"]
             suppliers = rng.poisson(eff.suppliers_per_project * self.scale, sector.size)

@@ -119,9 +119,7 @@ class FirmRules:
         new = out * np.exp(lg)
         if ramping.any():
             r = rows[ramping]
-            new[ramping] += projects.ramp_increment(
-                f.ramp_target[r], f.ramp_left[r], max(round(p.project_ramp_quarters), 1)
-            )
+            new[ramping] += projects.ramp_increment(f.ramp_target[r], f.ramp_left[r], f.ramp_quarters[r])
             f.ramp_left[r] -= 1
         f.output[rows] = new
         m.tally["credit_granted"] += float(borrowed.sum())

@@ -70,13 +70,18 @@ POINT = ParamSource(fixed=None, posterior=(), prior_for_rest=False)
 
 @dataclass(frozen=True)
 class KnownProjects:
-    """The pipeline of major projects known at the start (zone_facts.yaml `pipeline`), as drawn
-    for one replication; only projects drawn to be in the zone are kept."""
+    """The pipeline of major projects known at the start (zone_facts.yaml `pipeline`, merged
+    with a scenario's `projects:`), as drawn for one replication; only projects drawn to be in
+    the zone are kept. NaN in ramp_quarters or delay_hazard: the behavioural parameter's value."""
 
     names: tuple[str, ...] = ()
     sector: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     investment: np.ndarray = field(default_factory=lambda: np.zeros(0))  # yuan
     first_output: np.ndarray = field(default_factory=lambda: np.zeros(0))  # decimal year
+    ramp_quarters: np.ndarray = field(default_factory=lambda: np.zeros(0))  # quarters to full output
+    land_ha: np.ndarray = field(default_factory=lambda: np.zeros(0))  # land still needed (0: arranged)
+    incentive_share: np.ndarray = field(default_factory=lambda: np.zeros(0))  # still owed, share of investment
+    delay_hazard: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per quarter
 
 
 @dataclass(frozen=True)
@@ -114,10 +119,22 @@ def input_streams(seed: np.random.SeedSequence) -> dict[str, np.random.Generator
     }
 
 
-def draw_pipeline(rng: np.random.Generator, start_year: int) -> tuple[KnownProjects, dict[str, float]]:
-    """The known projects of a projection from end-2020 (none for other start years)."""
-    table: dict[str, Any] = facts().get("pipeline", {})
+PROJECT_DEFAULTS = {"ramp_up_quarters": np.nan, "land_ha": 0.0, "incentive_share": 0.0, "delay_risk": np.nan}
+"""Fields a pipeline entry may leave out, with their meaning when left out (NaN: the parameter)."""
+
+
+def draw_pipeline(
+    rng: np.random.Generator, start_year: int, table: Mapping[str, Any] | None = None
+) -> tuple[KnownProjects, dict[str, float]]:
+    """The known projects of a projection from end-2020 (none for other start years).
+
+    table: the pipeline, name -> entry in the shape of zone_facts.yaml `pipeline` (default: that
+    table; a scenario's merged table: `Scenario.pipeline_table`). Three uniforms are drawn per
+    entry in order, whatever happens to it, so adding or removing a project leaves the others'
+    draws alone."""
+    table = facts().get("pipeline", {}) if table is None else table
     names, sector, inv, first, draws = [], [], [], [], {}
+    extra: dict[str, list[float]] = {k: [] for k in PROJECT_DEFAULTS}
     for name, p in table.items():
         u = rng.random(3)  # three draws per project whatever happens to it
         lo, hi = float(p["investment_yuan"]["low"]), float(p["investment_yuan"]["high"])
@@ -132,7 +149,16 @@ def draw_pipeline(rng: np.random.Generator, start_year: int) -> tuple[KnownProje
             sector.append(SECTOR_INDEX[p["sector"]])
             inv.append(i)
             first.append(f)
-    return KnownProjects(tuple(names), np.array(sector, dtype=np.int8), np.array(inv), np.array(first)), draws
+            for key, default in PROJECT_DEFAULTS.items():
+                extra[key].append(float(p[key]["value"]) if key in p else default)
+    known = KnownProjects(
+        tuple(names),
+        np.array(sector, dtype=np.int8),
+        np.array(inv),
+        np.array(first),
+        *(np.array(extra[k], dtype=float) for k in PROJECT_DEFAULTS),
+    )
+    return known, draws
 
 
 def draw_inputs(
@@ -178,5 +204,6 @@ def compose_inputs(
     shocks = sector_shocks(event_streams["shocks"], SHOCK_HORIZON, params.shock_sd(), params.shock_common_share)
     if not unc.sector_shocks:
         shocks = np.zeros_like(shocks)
-    pipeline, draws = draw_pipeline(event_streams["pipeline"], start.year)
+    table = scenario.pipeline_table() if hasattr(scenario, "pipeline_table") else None
+    pipeline, draws = draw_pipeline(event_streams["pipeline"], start.year, table)
     return RunInputs(params, start, shocks, pipeline, draws)

@@ -33,6 +33,7 @@ FIRM_COLUMNS: dict[str, type] = {
     "anchor": np.bool_,  # a known leading firm or a major project
     "ramp_left": np.int32,  # quarters of ramp-up left (anchor projects)
     "ramp_target": np.float64,  # full-ramp output, yuan/year
+    "ramp_quarters": np.int16,  # quarters from first to full output (anchor projects)
     "has_vp": np.bool_,  # hosts a technology vice-president
     "alive": np.bool_,
 }
@@ -47,6 +48,8 @@ PROJECT_COLUMNS: dict[str, type] = {
     "build_left": np.float64,  # quarters of construction left
     "incentive_left": np.float64,  # incentive money the zone still owes, yuan
     "instalment": np.float64,  # incentive due per quarter of construction, yuan
+    "delay_hazard": np.float64,  # probability that a construction quarter slips
+    "ramp_quarters": np.float64,  # quarters from first to full output
     "alive": np.bool_,  # waiting or under construction (False once producing or lost)
 }
 
