@@ -18,8 +18,15 @@ from pydantic import BaseModel
 
 from .levers import Schedule, format_value, lever_diff, lever_specs, value_at
 
-RATIO_WORDS = ((0.5, "halved"), (2.0, "doubled"), (3.0, "tripled"), (4.0, "quadrupled"), (1 / 3, "cut to a third"),
-               (0.25, "cut to a quarter"), (1.5, "up by half"))  # fmt: skip
+RATIO_WORDS = (
+    (0.5, "halved"),
+    (2.0, "doubled"),
+    (3.0, "tripled"),
+    (4.0, "quadrupled"),
+    (1 / 3, "cut to a third"),
+    (0.25, "cut to a quarter"),
+    (1.5, "up by half"),
+)
 """Ratios (new / old) with a word of their own."""
 
 
@@ -128,7 +135,7 @@ def project_changes(scenario: Any, reference: Any) -> list[str]:
             lines.append(f"projects.{name}: added: {_project_text(entry)}")
         elif entry != theirs[name]:
             diffs = [
-                f"{key} {_field_text(theirs[name].get(key))} -> {_field_text(value)}"
+                f"{key} {_field_text(key, theirs[name].get(key))} -> {_field_text(key, value)}"
                 for key, value in entry.items()
                 if theirs[name].get(key) != value and key not in ("source", "basis")
             ]
@@ -143,24 +150,30 @@ def _pipeline(scenario: Any) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in table.items() if not v.get("removed")}
 
 
-def _field_text(value: Any) -> str:
-    if isinstance(value, dict):
-        if "low" in value and "high" in value and value["low"] != value["high"]:
-            return f"{_num(value['low'])}-{_num(value['high'])}"
-        return _num(value.get("value", value.get("low")))
-    return "-" if value is None else str(value)
-
-
-def _num(x: Any) -> str:
-    if isinstance(x, int | float) and abs(x) >= 1e7:
-        return f"{x / 1e9:,.4g} bn"
-    return f"{x:,.6g}" if isinstance(x, int | float) else str(x)
+def _field_text(key: str, value: Any) -> str:
+    """A pipeline field as a planner reads it: investment in bn yuan, ranges as low-high."""
+    if value is None:
+        return "(model default)"
+    if not isinstance(value, dict):
+        return str(value)
+    lo, hi = value.get("low", value.get("value")), value.get("high", value.get("value"))
+    scale, unit = (1e9, " bn yuan") if key == "investment_yuan" else (1.0, "")
+    text = f"{lo / scale:g}" if lo == hi else f"{lo / scale:g}-{hi / scale:g}"
+    return text + unit
 
 
 def _project_text(entry: dict[str, Any]) -> str:
-    keys = ("sector", "investment_yuan", "first_output", "ramp_up_quarters", "land_ha", "incentive_share",
-            "delay_risk", "in_zone_probability")  # fmt: skip
-    return ", ".join(f"{k} {_field_text(entry[k])}" for k in keys if k in entry)
+    keys = (
+        "sector",
+        "investment_yuan",
+        "first_output",
+        "ramp_up_quarters",
+        "land_ha",
+        "incentive_share",
+        "delay_risk",
+        "in_zone_probability",
+    )
+    return ", ".join(f"{k} {_field_text(k, entry[k])}" for k in keys if k in entry)
 
 
 def scenario_changes(scenario: Any, reference: Any) -> list[str]:
