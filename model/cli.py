@@ -773,13 +773,17 @@ def report_cmd(
     out: Annotated[
         Path | None, typer.Option(help="HTML file [default: FIRST_RESULT/report.html or report_zh.html]")
     ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="scenario the ensembles are compared with [default: baseline, else the first]")
+    ] = None,
 ) -> None:
-    """Write one self-contained HTML report (images embedded, print-ready) from finished results."""
+    """Write one self-contained HTML report (images embedded, print-ready) from finished results:
+    the first etown run result is the main one; several are compared with the baseline."""
     from .report import write_report
 
     language = _lang(lang)
     try:
-        target = write_report(results, language, out)
+        target = write_report(results, language, out, baseline)
     except OSError as exc:
         write_failed(exc)
     typer.echo(f"report: {target}")

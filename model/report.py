@@ -14,11 +14,12 @@ recognised by the file it holds:
 | uncertainty.json | `etown uncertainty` | the variance split (main uncertainties) |
 | backtest.json | `etown backtest` | the out-of-sample test |
 
-Several ensemble folders give a comparison against the first (paired when they share seed, runs
-and scale: common random numbers). Readers are tolerant: a section appears only when its result
-is given, and only the fields present are shown, so result files of another model version still
-make a report. The calibration fit comes from the main result's summary.json (its calibration
-provenance). Every word comes from model/i18n.py.
+Several ensemble folders give a comparison against the one named `baseline` (or `--baseline`;
+else the first), paired when they share seed, runs and scale (common random numbers). Readers
+are tolerant: a section appears only when its result is given, and only the fields present are
+shown, so result files of another model version still make a report. The calibration fit comes
+from the main result's summary.json (its calibration provenance). Every word comes from
+model/i18n.py.
 """
 
 from __future__ import annotations
@@ -262,9 +263,9 @@ def comparison_rows(table: pd.DataFrame, baseline: str, end: int, lang: Lang) ->
     return rows
 
 
-def ensembles_table(results: list[EnsembleResult]) -> tuple[pd.DataFrame, bool]:
-    """The comparison table of several ensembles against the first: paired differences when
-    they share seed, runs and scale (the same replications: common random numbers), else
+def ensembles_table(results: list[EnsembleResult], base: int = 0) -> tuple[pd.DataFrame, bool]:
+    """The comparison table of several ensembles against results[base]: paired differences
+    when they share seed, runs and scale (the same replications: common random numbers), else
     differences between independent ensembles (Welch intervals). Returns (table, paired)."""
     from .experiments.compare import compare_table, per_run_output
     from .experiments.paired import cluster_outcomes, unpaired_half_width
@@ -276,23 +277,23 @@ def ensembles_table(results: list[EnsembleResult]) -> tuple[pd.DataFrame, bool]:
         output, years = per_run_output(r)
         outcomes.append(cluster_outcomes(output, years, end))
     keys = {(r.summary.get("seed"), r.summary.get("runs"), r.summary.get("settings", {}).get("scale")) for r in results}
-    table = compare_table(labels, outcomes, 0)
+    table = compare_table(labels, outcomes, base)
     if len(keys) == 1:
         return table, True
-    base = outcomes[0]  # independent ensembles: difference of means, Welch half-width
+    ref = outcomes[base]  # independent ensembles: difference of means, Welch half-width
     for i, row in table.iterrows():
         k = labels.index(row["scenario"])
         other, c = outcomes[k], row["cluster"]
         if c == "all_four":
-            a, b, out_a, out_b = base["all_four"], other["all_four"], None, None
+            a, b, out_a, out_b = ref["all_four"], other["all_four"], None, None
         else:
             j = TARGET_SECTORS.index(c)
-            a, b = base["cross"][:, j], other["cross"][:, j]
-            out_a, out_b = base["output"][:, j] / 1e9, other["output"][:, j] / 1e9
-        d, hw = float(b.mean() - a.mean()), unpaired_half_width(a, b) if k else 0.0
+            a, b = ref["cross"][:, j], other["cross"][:, j]
+            out_a, out_b = ref["output"][:, j] / 1e9, other["output"][:, j] / 1e9
+        d, hw = float(b.mean() - a.mean()), unpaired_half_width(a, b) if k != base else 0.0
         table.loc[i, ["p_diff", "p_diff_lo", "p_diff_hi"]] = [d, d - hw, d + hw]
         if out_a is not None:
-            d, hw = float(out_b.mean() - out_a.mean()), unpaired_half_width(out_a, out_b) if k else 0.0
+            d, hw = float(out_b.mean() - out_a.mean()), unpaired_half_width(out_a, out_b) if k != base else 0.0
             table.loc[i, ["output_diff_bn", "output_diff_lo_bn", "output_diff_hi_bn"]] = [d, d - hw, d + hw]
     return table, False
 
@@ -483,8 +484,10 @@ def provenance_rows(summary: dict[str, Any], folders: list[Path], lang: Lang) ->
 
 
 # ------------------------------------------------------------------------------------ the report
-def build_report(paths: list[Path], lang: Lang = "en") -> str:
-    """The report of the result folders `paths` as one HTML document (see the module doc)."""
+def build_report(paths: list[Path], lang: Lang = "en", baseline: str | None = None) -> str:
+    """The report of the result folders `paths` as one HTML document (see the module doc).
+    baseline: the scenario the other ensembles are compared with (default: the one named
+    "baseline" if given, else the first)."""
     found = find_results([Path(p) for p in paths])
     comparisons = []
     ensembles = [load(f) for f in found.ensembles]
@@ -496,11 +499,13 @@ def build_report(paths: list[Path], lang: Lang = "en") -> str:
             ensembles.append(EnsembleResult(cmp.summaries[cmp.baseline], cmp.folders[cmp.baseline]))
     main: EnsembleResult = ensembles[0]  # type: ignore[assignment]
     if len(ensembles) > 1:
-        table, paired = ensembles_table(ensembles)  # type: ignore[arg-type]
-        labels = list(dict.fromkeys(table["scenario"]))
+        names = [e.summary.get("scenario") for e in ensembles]  # type: ignore[union-attr]
+        ref = names.index(baseline) if baseline in names else (names.index("baseline") if "baseline" in names else 0)
+        table, paired = ensembles_table(ensembles, ref)  # type: ignore[arg-type]
+        labels = _unique([str(n) for n in names])
         summaries = dict(zip(labels, (e.summary for e in ensembles), strict=True))  # type: ignore[union-attr]
         meta = {"end_year": main.summary.get("end_year", main.summary["years"][-1]), "seed": main.summary.get("seed")}
-        comparisons.insert(0, comparison_section(table, summaries, labels, labels[0], meta, paired, lang))
+        comparisons.insert(0, comparison_section(table, summaries, labels, labels[ref], meta, paired, lang))
     s = main.summary
     how = s.get("parameter_uncertainty", "")
     context = {
@@ -524,9 +529,9 @@ def _environment() -> Environment:
     return Environment(loader=PackageLoader("model", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
-def write_report(paths: list[Path], lang: Lang = "en", out: Path | None = None) -> Path:
+def write_report(paths: list[Path], lang: Lang = "en", out: Path | None = None, baseline: str | None = None) -> Path:
     """Write the report (default: report.html, or report_zh.html, in the first result folder)."""
-    html = build_report(paths, lang)
+    html = build_report(paths, lang, baseline)
     target = out if out is not None else Path(paths[0]) / ("report.html" if lang == "en" else f"report_{lang}.html")
     write_atomic(target, lambda p: p.write_text(html, encoding="utf-8"))
     return target
