@@ -250,11 +250,11 @@ def comparison_rows(table: pd.DataFrame, baseline: str, end: int, lang: Lang) ->
                 "dp": tr("baseline_cell", lang)
                 if base
                 else _difference(rec, ("p_diff", "p_diff_lo", "p_diff_hi"), ".3f", None),
-                "dout": tr("baseline_cell", lang)
+                "dout": ""
+                if rec.get("median_output_bn") is None
+                else tr("baseline_cell", lang)
                 if base
-                else _difference(rec, ("output_diff_bn", "output_diff_lo_bn", "output_diff_hi_bn"), ".1f", lang)
-                if rec.get("output_diff_bn") is not None
-                else "",
+                else _difference(rec, ("output_diff_bn", "output_diff_lo_bn", "output_diff_hi_bn"), ".1f", lang),
                 "first": False,
             }
         )
