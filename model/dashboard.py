@@ -1,18 +1,22 @@
 """Interactive dashboard: a Mesa SolaraViz page to watch a run, move levers and run an ensemble.
 
 `etown dashboard [SCENARIO.yaml]` serves it on localhost (`serve` below). The sidebar has
-Mesa's play / step / reset controls and one slider per lever in `LEVER_SLIDERS`, starting from
-the scenario file's values; moving a slider and pressing Reset rebuilds the model with the new
+one slider per lever in `LEVER_SLIDERS`, starting from the scenario file's values, and Mesa's
+play / step / reset controls; moving a slider and pressing Reset rebuilds the model with the new
 levers. The page shows live plots of the model on screen (each cluster's output against the
 100-bn line, the firm-size distribution, the talent pool, the budget paid by instrument, the
-number of clusters past 100 bn) and a button that runs a small ensemble for the levers of the
-model on screen, showing its fan chart and probabilities.
+number of clusters past 100 bn), the levers year by year, and below them, the page's full
+width, a button that runs a small ensemble for the levers of the model on screen, showing its
+probabilities and fan chart.
 
 Two small tables keep this robust to changes in the model:
-- `LEVER_SLIDERS`: one line per slider (dotted lever path in the scenario, label, min, max,
-  step, unit factor). The scenario for the slider values is built generically by writing the
-  values at those paths into the scenario's dict and validating it (`scenario_for`); a renamed
-  lever is a one-line change here.
+- `LEVER_SLIDERS`: one line per slider (dotted lever path in the scenario, label). Its unit and
+  range come from the lever's declaration (model/levers.py: plausible range, money in bn yuan).
+  The sliders are the page's own (`LeverPanel`: each says its value, unit and what moving it
+  does); their values live in a `LeverState` that Mesa passes to the model it rebuilds at Reset.
+  The scenario for the slider values is built generically by writing the values at those paths
+  into the scenario's dict and validating it (`scenario_for`); a lever given per year keeps its
+  schedule, scaled to the slider's end-year value. A renamed lever is a one-line change here.
 - the accessors under "what the live plots read": the only place that reads the model's state.
 
 Solara's page loads its front-end files from its asset cache; `scripts/solara_assets.py`
