@@ -252,6 +252,12 @@ def validate_cmd(
     if against is None:
         parent = inherited_path(scenario)
         against = str(parent) if parent is not None else "2020"
+        if parent is not None:
+            try:
+                load_scenario(parent)
+            except ScenarioError as exc:  # the file fixes what it inherits: compare with 2020
+                typer.echo(f"note: {parent} is not valid on its own ({one_line(str(exc))}); compared with 2020")
+                against = "2020"
     if against == "2020":
         reference, what = (
             Scenario(name="levers_2020", start_year=sc.start_year, end_year=sc.end_year),

@@ -77,3 +77,12 @@ def test_validate_shows_only_what_the_file_changes_against_its_parent(tmp_path: 
 def test_validate_against_a_missing_file_is_one_line(tmp_path: Path) -> None:
     res = runner.invoke(app, ["validate", str(SCENARIOS / "baseline.yaml"), "--against", str(tmp_path / "x.yaml")])
     assert res.exit_code == 2 and "file not found" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_a_parent_invalid_on_its_own_is_named_and_2020_used(tmp_path: Path) -> None:
+    (tmp_path / "parent.yaml").write_text("name: parent\npolicy:\n  approval_months: -1\n")
+    (tmp_path / "child.yaml").write_text("inherits: parent.yaml\nname: child\npolicy:\n  approval_months: 3\n")
+    res = runner.invoke(app, ["validate", str(tmp_path / "child.yaml")])
+    assert res.exit_code == 0, res.output
+    assert "is not valid on its own" in res.stdout and "compared with 2020" in res.stdout
+    assert "policy.approval_months: halved: 6 -> 3 months" in res.stdout
