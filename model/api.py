@@ -3,6 +3,7 @@ its results (runs.parquet, zone.parquet, summary.json, fan_chart.png) to a folde
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from .analysis import headline_table
 from .calibration.store import calibrated_sample, default_source, load_calibrated
 from .ensemble import (
     TABLES,
+    EnsembleError,
     EnsembleSpec,
     Interrupted,
     OutputFolder,
@@ -33,6 +35,7 @@ from .ensemble import (
     load_table,
     run_ensemble,
 )
+from .i18n import Lang
 from .io import rounded, write_json
 from .plots import Names, fan_chart, save_figure
 from .scenario import LoadedScenario, load_scenario
@@ -96,10 +99,46 @@ class EnsembleResult:
     def table(self) -> str:
         return headline_table(self.summary)
 
-    def fan_chart(self, names: Names = "en", history: bool = True) -> Figure:
+    def fan_chart(self, names: Names = "en", history: bool = True, lang: Lang | None = None) -> Figure:
         """The report fan chart of this ensemble (a matplotlib Figure; nothing is shown or
-        saved). names="zh" uses the Chinese cluster names."""
-        return fan_chart(self.sectors, self.summary, names=names, history=history)
+        saved). lang="zh" (or names="zh") draws it in Chinese."""
+        sectors = self.sectors if (self.out / TABLES["sectors"]).is_file() else None  # else from the bands
+        return fan_chart(sectors, self.summary, lang=lang or names, history=history)
+
+
+def read_summary(folder: str | Path, arg: str = "RESULT") -> dict[str, Any]:
+    """summary.json of a finished ensemble folder; EnsembleError (one line, naming the
+    argument `arg`) if there is none."""
+    folder = Path(folder)
+    path = folder / "summary.json"
+    if not folder.is_dir():
+        raise EnsembleError(f"{arg}: {folder}: not a folder")
+    if not path.is_file():
+        raise EnsembleError(f"{arg}: {folder}: no summary.json (not a finished ensemble of etown run)")
+    data = read_json(path, arg)
+    if not isinstance(data, dict) or "clusters" not in data or "years" not in data:
+        raise EnsembleError(f"{arg}: {path}: not a summary written by etown run")
+    return data
+
+
+def read_json(path: Path, arg: str = "RESULT") -> Any:
+    """A result's JSON file; EnsembleError (one line) if it cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EnsembleError(f"{arg}: {path}: cannot read: {exc}") from None
+
+
+def load(path: str | Path) -> EnsembleResult | Comparison:
+    """A finished result, without rerunning: an ensemble folder (summary.json; `etown run`) as
+    an `EnsembleResult`, or a comparison folder (compare.json; `etown compare`) as a
+    `Comparison`. EnsembleError (one line) for anything else."""
+    folder = Path(path)
+    if (folder / "compare.json").is_file():
+        from .experiments.compare import load_comparison
+
+        return load_comparison(folder)
+    return EnsembleResult(read_summary(folder), folder)
 
 
 def run(

@@ -24,7 +24,7 @@ try:  # typer >= 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - typer built on click
     from click import exceptions as click_exceptions
 
-from .api import DEFAULT_SEED, compare, run
+from .api import DEFAULT_SEED, EnsembleResult, compare, run
 from .ensemble import STAGING_DIR, EnsembleError, Interrupted, Terminated, default_runs, stop_helper_processes
 from .io import RESULT_DIGITS, write_json
 from .levers import format_effective_levers, format_lever_table, plausibility_warnings
@@ -229,17 +229,58 @@ def _warn_implausible(sc: Any) -> None:
 
 
 @app.command("validate")
-def validate_cmd(scenario: Annotated[Path, typer.Argument(help="scenario YAML file")]) -> None:
-    """Check SCENARIO without running it."""
-    try:
-        loaded = load_scenario(scenario)
-    except ScenarioError as exc:
-        fail(str(exc))
+def validate_cmd(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    against: Annotated[
+        str | None,
+        typer.Option(
+            help="what to compare with: a scenario file, 'baseline' (baseline.yaml beside the file or in "
+            "scenarios/) or '2020' (the 2020 levers) [default: the file it inherits, else 2020]"
+        ),
+    ] = None,
+    levers: Annotated[bool, typer.Option("--levers", help="also list every effective lever")] = False,
+) -> None:
+    """Check SCENARIO without running it; say what it changes against what it inherits."""
+    from .changes import scenario_changes
+    from .scenario import Scenario, inherited_path
+
+    loaded = load_scenario(scenario)
     sc = loaded.scenario
     typer.echo(f"{scenario}: ok (scenario {sc.name!r}, {sc.start_year}-{sc.end_year}, sha256 {loaded.sha256[:12]})")
     for warning in plausibility_warnings(sc):
         typer.echo(f"warning: {warning}", err=True)
-    typer.echo(format_effective_levers(sc))
+    if against is None:
+        parent = inherited_path(scenario)
+        against = str(parent) if parent is not None else "2020"
+        if parent is not None:
+            try:
+                load_scenario(parent)
+            except ScenarioError as exc:  # the file fixes what it inherits: compare with 2020
+                typer.echo(f"note: {parent} is not valid on its own ({one_line(str(exc))}); compared with 2020")
+                against = "2020"
+    if against == "2020":
+        reference, what = (
+            Scenario(name="levers_2020", start_year=sc.start_year, end_year=sc.end_year),
+            "the 2020 levers",
+        )
+    else:
+        path = _baseline_file(scenario) if against == "baseline" else Path(against)
+        reference, what = load_scenario(path).scenario, f"{path} ({load_scenario(path).scenario.name})"
+    changes = scenario_changes(sc, reference)
+    typer.echo(f"changes against {what}: {len(changes) or 'none'}")
+    for line in changes:
+        typer.echo(f"  {line}")
+    if levers:
+        typer.echo(format_effective_levers(sc))
+
+
+def _baseline_file(scenario: Path) -> Path:
+    """baseline.yaml beside the scenario file, else scenarios/baseline.yaml (one line if none)."""
+    for path in (scenario.parent / "baseline.yaml", Path("scenarios") / "baseline.yaml"):
+        if path.is_file():
+            return path
+    fail(f"--against baseline: no baseline.yaml beside {scenario} or in scenarios/; give the file instead")
+    raise AssertionError  # unreachable: fail exits
 
 
 def _client(scheduler: str | None):
@@ -593,7 +634,7 @@ def discover_cmd(
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Scenario discovery: Latin hypercube over lever ranges, PRIM boxes where all four target clusters
-    pass 100 bn with high probability (discover.md, discover.json, discover.csv, peeling.png)."""
+    pass 100 bn with high probability (discover.md, discover.json, discover.csv, boxes.png)."""
     from tqdm import tqdm
 
     from .calibration.store import default_source
@@ -619,7 +660,7 @@ def discover_cmd(
     finally:
         close_client(client)
     typer.echo(result.format())
-    typer.echo(f"results: {out}/ (discover.md, discover.json, discover.csv, peeling.png)")
+    typer.echo(f"results: {out}/ (discover.md, discover.json, discover.csv, boxes.png)")
 
 
 @app.command("optimize")
@@ -715,6 +756,71 @@ def export_cmd(
     except OSError as exc:
         write_failed(exc)
     typer.echo(f"exported: {target}")
+
+
+def _lang(lang: str):
+    from .i18n import check_lang
+
+    try:
+        return check_lang(lang)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@app.command("report")
+def report_cmd(
+    results: Annotated[
+        list[Path],
+        typer.Argument(
+            help="result folders: etown run (the first is the main result), compare, effects, uncertainty, backtest"
+        ),
+    ],
+    lang: Annotated[str, typer.Option(help="en or zh")] = "en",
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file [default: FIRST_RESULT/report.html or report_zh.html]")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="scenario the ensembles are compared with [default: baseline, else the first]")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report (images embedded, print-ready) from finished results:
+    the first etown run result is the main one; several are compared with the baseline."""
+    from .report import write_report
+
+    language = _lang(lang)
+    try:
+        target = write_report(results, language, out, baseline)
+    except OSError as exc:
+        write_failed(exc)
+    typer.echo(f"report: {target}")
+
+
+@app.command("show")
+def show_cmd(
+    result: Annotated[Path, typer.Argument(help="folder of a finished etown run or etown compare")],
+    lang: Annotated[str, typer.Option(help="en or zh")] = "en",
+    out: Annotated[Path | None, typer.Option(help="folder for the redrawn chart [default: RESULT]")] = None,
+) -> None:
+    """Reprint the table and redraw the chart of a finished result, without rerunning it."""
+    from .api import load
+    from .plots import save_figure
+    from .report import format_headline
+
+    language = _lang(lang)
+    res = load(result)
+    suffix = "" if language == "en" else f"_{language}"
+    folder = out if out is not None else result
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if isinstance(res, EnsembleResult):
+            typer.echo(res.table() if language == "en" else format_headline(res.summary, language))
+            target = save_figure(res.fan_chart(lang=language), folder / f"fan_chart{suffix}.png", lang=language)
+        else:
+            typer.echo(res.format())
+            target = save_figure(res.chart(language), folder / f"compare{suffix}.png", lang=language)
+    except OSError as exc:
+        write_failed(exc)
+    typer.echo(f"chart: {target}")
 
 
 @app.command("dashboard")

@@ -156,8 +156,8 @@ class ClusterModel(mesa.Model):
         self._build_firms()
         self.talent_rules.build(self)
         kp = self.inputs.pipeline
-        quarters = (kp.first_output - (self.start.year + 1)) * steps_per_year
-        self.project_office.add_known(kp.sector, kp.investment, quarters, kp.ramp_factor)
+        build_steps = (kp.first_output - (self.start.year + 1)) * steps_per_year
+        self.project_office.add_known(kp, build_steps)
         self.record: RunRecord = new_record(self.years, self.government.ledger, self.accounts)
         self._year = np.zeros((2, N_SECTORS))  # the year so far: output, real output (yuan/yr x yr)
         self._year_entrant = 0.0
@@ -382,11 +382,11 @@ class ClusterModel(mesa.Model):
         """The project office's step; projects that start producing become anchor firms with
         their capacity built and their offtake ramping up (FirmRules.ramp_up), their working
         capital from their investors, and pull in suppliers."""
-        sector, investment, ramp_factor = self.project_office.step(eff, self.dt)
+        sector, investment, ramp_years = self.project_office.step(eff, self.dt)
         if not sector.size:
             return
         target = projects.full_output(investment, self.project_turnover[sector]) * self.markets.price[sector]
-        ramp = np.maximum(np.round(self.params.project_ramp_years * self.steps_per_year * ramp_factor), 1)
+        ramp = np.maximum(np.round(ramp_years * self.steps_per_year), 1)
         cash = self.params.cash_target_years * target
         self.accounts.pay("project_capital", float(cash.sum()))
         self.add_firms(

@@ -1,18 +1,22 @@
 """Interactive dashboard: a Mesa SolaraViz page to watch a run, move levers and run an ensemble.
 
 `etown dashboard [SCENARIO.yaml]` serves it on localhost (`serve` below). The sidebar has
-Mesa's play / step / reset controls and one slider per lever in `LEVER_SLIDERS`, starting from
-the scenario file's values; moving a slider and pressing Reset rebuilds the model with the new
+one slider per lever in `LEVER_SLIDERS`, starting from the scenario file's values, and Mesa's
+play / step / reset controls; moving a slider and pressing Reset rebuilds the model with the new
 levers. The page shows live plots of the model on screen (each cluster's output against the
 100-bn line, the firm-size distribution, the talent pool, the budget paid by instrument, the
-number of clusters past 100 bn) and a button that runs a small ensemble for the levers of the
-model on screen, showing its fan chart and probabilities.
+number of clusters past 100 bn), the levers year by year, and below them, the page's full
+width, a button that runs a small ensemble for the levers of the model on screen, showing its
+probabilities and fan chart.
 
 Two small tables keep this robust to changes in the model:
-- `LEVER_SLIDERS`: one line per slider (dotted lever path in the scenario, label, min, max,
-  step, unit factor). The scenario for the slider values is built generically by writing the
-  values at those paths into the scenario's dict and validating it (`scenario_for`); a renamed
-  lever is a one-line change here.
+- `LEVER_SLIDERS`: one line per slider (dotted lever path in the scenario, label). Its unit and
+  range come from the lever's declaration (model/levers.py: plausible range, money in bn yuan).
+  The sliders are the page's own (`LeverPanel`: each says its value, unit and what moving it
+  does); their values live in a `LeverState` that Mesa passes to the model it rebuilds at Reset.
+  The scenario for the slider values is built generically by writing the values at those paths
+  into the scenario's dict and validating it (`scenario_for`); a lever given per year keeps its
+  schedule, scaled to the slider's end-year value. A renamed lever is a one-line change here.
 - the accessors under "what the live plots read": the only place that reads the model's state.
 
 Solara's page loads its front-end files from its asset cache; `scripts/solara_assets.py`
@@ -38,9 +42,10 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from .analysis import BN, headline_table, threshold_yuan
+from .analysis import BN, threshold_yuan
 from .api import DEFAULT_SEED, EnsembleResult, run
 from .cluster_model import ClusterModel
+from .levers import LeverSpec, lever_specs
 from .mechanisms.funding import INSTRUMENTS
 from .plots import fan_chart
 from .scenario import LoadedScenario, Scenario, load_scenario
@@ -54,45 +59,74 @@ MEASURES = {"clusters": "M1", "ecosystem": "M2", "urban_scenarios": "M3", "talen
 @dataclass(frozen=True)
 class LeverSlider:
     """A slider for one lever: `path` is the dotted path in the scenario (e.g.
-    "policy.special_funds_yuan_per_year"; a key of a per-sector mapping is the last part);
-    slider values are in the display unit, model value = slider value x `factor`."""
+    "policy.special_funds_yuan_per_year"; a key of a per-sector mapping or of the budget shares
+    is the last part). Its unit and range come from the lever's declaration (model/levers.py:
+    the plausible range, money in bn yuan), so they cannot drift from it."""
 
     path: str
     label: str
-    min: float
-    max: float
-    step: float
-    factor: float = 1.0
     integer: bool = False  # a count (the lever is an int)
+
+    @property
+    def spec(self) -> LeverSpec | None:
+        """The lever's declaration (None for a budget share)."""
+        head = ".".join(self.path.split(".")[:2])
+        return next((s for s in lever_specs() if s.path == head), None)
+
+    @property
+    def unit(self) -> str:
+        """The unit the slider shows (yuan amounts in bn yuan)."""
+        unit = self.spec.info.unit if self.spec else "share of the budget"
+        return "bn " + unit if unit.startswith("yuan") else unit
+
+    @property
+    def factor(self) -> float:
+        """Model value per slider value (1e9 for amounts shown in bn yuan)."""
+        return BN if self.unit.startswith("bn yuan") else 1.0
+
+    @property
+    def min(self) -> float:
+        return (self.spec.info.plausible[0] if self.spec else 0.0) / self.factor
+
+    @property
+    def max(self) -> float:
+        return (self.spec.info.plausible[1] if self.spec else 1.0) / self.factor
+
+    @property
+    def step(self) -> float:
+        """A round step, about a hundredth of the range (1 for counts)."""
+        raw = (self.max - self.min) / 100
+        power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+        step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw - 1e-12)
+        return max(1.0, round(step)) if self.integer else step
 
 
 LEVER_SLIDERS: tuple[LeverSlider, ...] = (
     # measure 5: annual special funds and their split (shares are rescaled to sum to one)
-    LeverSlider("policy.special_funds_yuan_per_year", "special funds, bn/yr", 0, 30, 0.5, BN),
-    LeverSlider("policy.budget_shares.guidance_equity", "share: fund equity", 0, 1, 0.05),
-    LeverSlider("policy.budget_shares.loan_interest", "share: loan interest", 0, 1, 0.05),
-    LeverSlider("policy.budget_shares.rent", "share: rent", 0, 1, 0.05),
-    LeverSlider("policy.budget_shares.rd_reward", "share: R&D rewards", 0, 1, 0.05),
-    LeverSlider("policy.budget_shares.talent", "share: talent", 0, 1, 0.05),
-    LeverSlider("policy.budget_shares.project_support", "share: project support", 0, 1, 0.05),
+    LeverSlider("policy.special_funds_yuan_per_year", "special funds"),
+    LeverSlider("policy.budget_shares.guidance_equity", "share: fund equity"),
+    LeverSlider("policy.budget_shares.loan_interest", "share: loan interest"),
+    LeverSlider("policy.budget_shares.rent", "share: rent"),
+    LeverSlider("policy.budget_shares.rd_reward", "share: R&D rewards"),
+    LeverSlider("policy.budget_shares.talent", "share: talent"),
+    LeverSlider("policy.budget_shares.project_support", "share: project support"),
     # measure 1: major projects pursued a year, and the incentive offered
-    LeverSlider("clusters.anchor_projects_per_year.ngit", "projects pursued/yr: new-gen IT", 0, 4, 0.1),
-    LeverSlider("clusters.anchor_projects_per_year.biotech", "projects pursued/yr: biotech", 0, 4, 0.1),
-    LeverSlider("clusters.anchor_projects_per_year.xinchuang", "projects pursued/yr: xinchuang", 0, 4, 0.1),
-    LeverSlider("clusters.anchor_projects_per_year.robotics", "projects pursued/yr: robotics", 0, 4, 0.1),
-    LeverSlider("clusters.anchor_incentive_share", "incentive offer, share of investment", 0, 0.3, 0.01),
+    LeverSlider("clusters.anchor_projects_per_year.ngit", "projects pursued: new-gen IT"),
+    LeverSlider("clusters.anchor_projects_per_year.biotech", "projects pursued: biotech"),
+    LeverSlider("clusters.anchor_projects_per_year.xinchuang", "projects pursued: xinchuang"),
+    LeverSlider("clusters.anchor_projects_per_year.robotics", "projects pursued: robotics"),
+    LeverSlider("clusters.anchor_incentive_share", "incentive offer"),
     # measure 2: innovation centres and pilot bases
-    LeverSlider("ecosystem.innovation_centres", "innovation centres", 0, 40, 1, integer=True),
-    LeverSlider("ecosystem.pilot_bases", "pilot bases", 0, 20, 1, integer=True),
+    LeverSlider("ecosystem.innovation_centres", "innovation centres", integer=True),
+    LeverSlider("ecosystem.pilot_bases", "pilot bases", integer=True),
     # measure 4: talent programmes
-    LeverSlider("talent.programme_persons_per_year", "talent programmes/yr", 0, 10000, 250),
-    LeverSlider("talent.training_places_per_year", "training places/yr", 0, 20000, 500),
+    LeverSlider("talent.programme_persons_per_year", "talent programmes"),
+    LeverSlider("talent.training_places_per_year", "training places"),
     # measure 3: urban-scenario demand
-    LeverSlider("urban_scenarios.autonomous_driving_road_km", "self-driving road-km", 0, 300, 5),
-    LeverSlider("urban_scenarios.smart_city_procurement_yuan_per_year.xinchuang", "smart city: xinchuang, bn/yr",
-                0, 20, 0.5, BN),
-    LeverSlider("urban_scenarios.smart_healthcare_yuan_per_year", "smart healthcare, bn/yr", 0, 20, 0.5, BN),
-)  # fmt: skip
+    LeverSlider("urban_scenarios.autonomous_driving_road_km", "self-driving road-km"),
+    LeverSlider("urban_scenarios.smart_city_procurement_yuan_per_year.xinchuang", "smart city: xinchuang"),
+    LeverSlider("urban_scenarios.smart_healthcare_yuan_per_year", "smart healthcare"),
+)
 NORMALISED = ("policy.budget_shares",)
 """Groups of sliders that are relative weights: rescaled to sum to one when the scenario is built."""
 
@@ -118,17 +152,42 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
     node[last] = value
 
 
-def lever_values(scenario: Scenario) -> dict[str, float]:
-    """The scenario's value of every slider's lever in its end year (levers given per year show
-    where they arrive), in the sliders' display units."""
-    data = scenario.at(scenario.end_year).model_dump(mode="python")
+def lever_values(scenario: Scenario, year: int | None = None) -> dict[str, float]:
+    """The scenario's value of every slider's lever in `year` (default: its end year, where
+    levers given per year arrive), in the sliders' display units."""
+    data = scenario.at(year or scenario.end_year).model_dump(mode="python")
     return {s.path: float(_get(data, s.path)) / s.factor for s in LEVER_SLIDERS}
 
 
+def is_schedule(scenario: Scenario, path: str) -> bool:
+    """Whether the lever at `path` changes over the scenario's projected years."""
+    values = {lever_values(scenario, y)[path] for y in scenario.years[1:]}
+    return len(values) > 1
+
+
+def slider_mode(scenario: Scenario, path: str) -> str:
+    """What moving the slider does, in words the page shows."""
+    first, end = scenario.years[1], scenario.end_year
+    if is_schedule(scenario, path):
+        if lever_values(scenario)[path] != 0:
+            return f"{end} value; moving it scales the {first}-{end} schedule"
+        return f"{end} value; moving it replaces the {first}-{end} schedule by one value"
+    return f"the same every year {first}-{end}"
+
+
+def _scaled(value: Any, ratio: float) -> Any:
+    """A dumped lever value (number or per-year schedule) multiplied by `ratio`."""
+    if isinstance(value, dict) and "points" in value:
+        return {**value, "points": tuple((y, v * ratio) for y, v in value["points"])}
+    return value * ratio
+
+
 def scenario_for(base: Scenario, values: dict[str, float]) -> Scenario:
-    """`base` with the levers at `values` ({dotted path: slider value}); weights in `NORMALISED`
-    groups are rescaled to sum to one (all equal if they are all zero). Sliders left at the
-    base's value leave the base untouched."""
+    """`base` with the levers at `values` ({dotted path: slider value}). A lever given per year
+    keeps its schedule, scaled so that its end-year value is the slider's (replaced by the
+    slider's value where that end-year value is zero); weights in `NORMALISED` groups are
+    rescaled to sum to one (all equal if they are all zero). Sliders left at the base's value
+    leave the base untouched."""
     sliders = {s.path: s for s in LEVER_SLIDERS}
     data = base.model_dump(mode="python")
     resolved = base.at(base.end_year).model_dump(mode="python")
@@ -138,7 +197,11 @@ def scenario_for(base: Scenario, values: dict[str, float]) -> Scenario:
         s = sliders[path]
         if math.isclose(value, current[path], rel_tol=1e-12, abs_tol=1e-12):
             continue
-        _set(data, path, round(value) if s.integer else float(value) * s.factor)
+        new = round(value) if s.integer else float(value) * s.factor
+        old = _get(data, path)
+        if is_schedule(base, path) and current[path] != 0:
+            new = _scaled(old, float(value) / current[path])
+        _set(data, path, new)
         moved_groups.update(g for g in NORMALISED if path.startswith(g + "."))
     for group in moved_groups:  # a moved weight: the whole group at constant values, then rescaled
         weights = {**_get(resolved, group, {}), **{k: v for k, v in _get(data, group, {}).items() if _is_number(v)}}
@@ -169,23 +232,35 @@ def slider_grid(s: LeverSlider, value: float) -> tuple[float, float, float]:
     return round(lo, d) + 0.0, round(hi, d) + 0.0, step
 
 
-def model_params(base: Scenario, scale: float, seed: int) -> dict[str, Any]:
-    """Mesa SolaraViz `model_params`: one slider per lever, starting from the scenario's values,
-    plus the fixed settings."""
+def slider_settings(base: Scenario) -> dict[str, dict[str, Any]]:
+    """Per slider (by lever path): its label (measure, name, unit), start value (the scenario's,
+    on the slider's grid), min, max and step, and what moving it does (`mode`)."""
     start = lever_values(base)
-    params: dict[str, Any] = {"base": base, "scale": scale, "rng": seed}
+    out: dict[str, dict[str, Any]] = {}
     for s in LEVER_SLIDERS:
         value = round(start[s.path]) if s.integer else start[s.path]
         lo, hi, step = slider_grid(s, value)
-        params[s.path] = {
-            "type": "SliderInt" if s.integer else "SliderFloat",
-            "label": f"{MEASURES[s.path.split('.')[0]]}: {s.label}",
+        out[s.path] = {
+            "label": f"{MEASURES[s.path.split('.')[0]]}: {s.label} [{s.unit}]",
             "value": value,
             "min": round(lo) if s.integer else lo,
             "max": round(hi) if s.integer else hi,
             "step": round(step) if s.integer else step,
+            "integer": s.integer,
+            "mode": slider_mode(base, s.path),
         }
-    return params
+    return out
+
+
+class LeverState(dict):
+    """The sliders' current values ({lever path: slider value}). The sliders write them; the
+    model Mesa rebuilds at Reset reads them (the state is passed as a fixed model parameter)."""
+
+
+def model_params(base: Scenario, scale: float, seed: int, levers: LeverState | None = None) -> dict[str, Any]:
+    """Mesa SolaraViz `model_params`: the fixed settings and the sliders' state (the sliders
+    themselves are the page's own: `LeverPanel`)."""
+    return {"base": base, "scale": scale, "rng": seed, "levers": levers if levers is not None else LeverState()}
 
 
 # ------------------------------------------------------------------ what the live plots read
@@ -236,8 +311,9 @@ class Trace:
 
 
 class DashboardModel(ClusterModel):
-    """The model on screen: `base` with the levers at the slider values (`levers`, keyed by
-    dotted path as in `LEVER_SLIDERS`); records a `Trace` each step and stops at the end year.
+    """The model on screen: `base` with the levers at the slider values (`levers`, the page's
+    `LeverState`, and `moved`, keyed by dotted path as in `LEVER_SLIDERS`); records a `Trace`
+    each step and stops at the end year.
 
     scenario: Mesa's Reset passes its own (mesa.experimental) scenario object; it is not used,
     the levers come from `base` and the sliders."""
@@ -248,10 +324,11 @@ class DashboardModel(ClusterModel):
         scale: float = 0.1,
         rng: int | None = DEFAULT_SEED,
         scenario: object = None,
-        **levers: float,
+        levers: dict[str, float] | None = None,
+        **moved: float,
     ) -> None:
         self.base = base if base is not None else Scenario(name="baseline")
-        super().__init__(scenario_for(self.base, levers), rng=rng, scale=scale)
+        super().__init__(scenario_for(self.base, {**(levers or {}), **moved}), rng=rng, scale=scale)
         self.seed = rng
         self.trace = Trace()
         self.trace.record(self)
@@ -424,31 +501,80 @@ def ensemble_for(model: DashboardModel, runs: int, out_root: Path = Path("result
     return run(loaded, runs=runs, seed=int(model.seed or DEFAULT_SEED), scale=model.scale, out=out, progress=False)
 
 
+def _fmt(value: float, step: float) -> str:
+    return f"{value:,.{min(max(_decimals(step), _decimals(value)), 3)}f}"
+
+
 @solara.component
 def LeversCard(model: DashboardModel) -> None:
-    """The levers of the model on screen (moved sliders apply at Reset)."""
+    """The levers of the model on screen, year by year (moved sliders apply at Reset)."""
     update_counter.get()
-    now = lever_values(model.policy_scenario)
+    sc = model.policy_scenario
+    years = sc.years[1:]
+    per_year = {y: lever_values(sc, y) for y in years}
+    head = "".join(f"<th style='text-align:right'>{y}</th>" for y in years)
     rows = "".join(
-        f"<tr><td>{MEASURES[s.path.split('.')[0]]}</td><td>{html.escape(s.label)}</td>"
-        f"<td class='etown-lever' data-path='{s.path}' style='text-align:right'>"
-        f"{now[s.path]:,.{min(max(_decimals(s.step), _decimals(now[s.path])), 3)}f}</td></tr>"
+        f"<tr><td>{MEASURES[s.path.split('.')[0]]}</td><td>{html.escape(s.label)}</td><td>{html.escape(s.unit)}</td>"
+        + "".join(
+            f"<td class='etown-lever' data-path='{s.path}' data-year='{y}' style='text-align:right'>"
+            f"{_fmt(per_year[y][s.path], s.step)}</td>"
+            for y in years
+        )
+        + "</tr>"
         for s in LEVER_SLIDERS
     )
     solara.Text(
-        f"{model.base.name} at {quarter_label(model)}, scale {model.scale:g}, seed {model.seed}. "
-        "Moved sliders apply when you press Reset."
+        f"{model.base.name} at {quarter_label(model)}, scale {model.scale:g}, seed {model.seed}: the levers of the "
+        "model on screen, each year. Moved sliders apply when you press Reset."
     )
     solara.HTML(
         tag="table",
-        unsafe_innerHTML="<tr><th>measure</th><th>lever</th><th>value</th></tr>" + rows,
-        style="font-size: 12px; width: 100%",
+        unsafe_innerHTML=f"<tr><th>measure</th><th>lever</th><th>unit</th>{head}</tr>" + rows,
+        style="font-size: 11.5px; width: 100%",
+        classes=["etown-levers"],
     )
+
+
+@solara.component
+def LeverPanel(base: Scenario, state: LeverState) -> None:
+    """One slider per lever, each showing its value and unit and saying what moving it does
+    (set the value of every year, or scale a per-year schedule); the values go to `state`,
+    which the model Mesa rebuilds at Reset reads."""
+    settings = solara.use_memo(lambda: slider_settings(base), [])
+    values, set_values = solara.use_state(dict(state))
+
+    def setter(path: str) -> Any:
+        def on_value(value: float) -> None:
+            state[path] = value
+            set_values({**state})
+
+        return on_value
+
+    solara.Markdown("Moved sliders apply when you press **Reset** (below).")
+    with solara.Column(classes=["etown-lever-panel"], gap="0px"):
+        for path, cfg in settings.items():
+            s = next(x for x in LEVER_SLIDERS if x.path == path)
+            value = values.get(path, cfg["value"])
+            ratio = value / cfg["value"] if cfg["value"] else None
+            scale = f" (x{ratio:.3g})" if "scales" in cfg["mode"] and ratio is not None and ratio != 1 else ""
+            solara.Text(cfg["label"], classes=["etown-slider-label"])
+            slider = solara.SliderInt if cfg["integer"] else solara.SliderFloat
+            slider(
+                "",
+                value=value,
+                min=cfg["min"],
+                max=cfg["max"],
+                step=cfg["step"],
+                on_value=setter(path),
+                thumb_label=True,
+            )
+            solara.Text(f"{_fmt(value, cfg['step'])} {s.unit}: {cfg['mode']}{scale}", classes=["etown-slider-note"])
 
 
 @solara.component
 def EnsemblePanel(model: DashboardModel) -> None:
-    """A button that runs a small ensemble for the levers of the model on screen."""
+    """A button that runs a small ensemble for the levers of the model on screen, and its
+    headline table and fan chart, the full width of the page."""
     runs = int(os.environ.get("ETOWN_DASHBOARD_RUNS", ENSEMBLE_RUNS))
     task = solara.lab.use_task(lambda: ensemble_for(model, runs), dependencies=None)
     solara.Button(
@@ -465,18 +591,40 @@ def EnsemblePanel(model: DashboardModel) -> None:
         solara.Error(f"ensemble failed: {task.exception}")
     elif task.finished and task.value is not None:
         res = task.value
-        solara.HTML(
-            tag="pre",
-            unsafe_innerHTML=html.escape(headline_table(res.summary)),
-            classes=["etown-ensemble-table"],
-            style="font-size: 10.5px; line-height: 1.25; overflow-x: auto",
-        )
+        solara.HTML(tag="div", unsafe_innerHTML=headline_html(res.summary), classes=["etown-ensemble-table"])
         fig = fan_chart(res.sectors, res.summary, clusters=TARGET_SECTORS)
-        solara.Image(png(fig, dpi=80), width="100%", classes=["etown-plot"])
+        solara.Image(png(fig, dpi=90), width="100%", classes=["etown-plot", "etown-fan"])
         solara.Text(f"results: {res.out}/")
 
 
-COMPONENTS = [ClusterOutputPlot, ClustersPastPlot, FirmSizePlot, TalentPlot, BudgetPlot, LeversCard, EnsemblePanel]
+def headline_html(summary: dict[str, Any]) -> str:
+    """The ensemble's headline table as HTML (the report's rows: P, CI, words, when, output)."""
+    from .report import headline_rows
+
+    end = summary.get("end_year", summary["years"][-1])
+    head = ["cluster", f"P(≥100 bn by {end})", "95% CI", "in words", "when", f"median {end} output", f"80% band {end}"]
+    cells = ("cluster", "p", "ci", "words", "when", "median", "band")
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in cells) + "</tr>"
+        for r in headline_rows(summary, "en")
+    )
+    return (
+        "<table style='font-size: 12.5px; width: 100%; border-collapse: collapse'><tr>"
+        + "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in head)
+        + f"</tr>{rows}</table>"
+    )
+
+
+COMPONENTS = [ClusterOutputPlot, ClustersPastPlot, FirmSizePlot, TalentPlot, BudgetPlot, LeversCard]
+CSS = """
+.v-tabs { display: none !important; }  /* one page of plots: no "Page 0" tab */
+.vue-grid-item { overflow: auto; }  /* the lever table scrolls inside its cell */
+.etown-slider-label { font-size: 12.5px; font-weight: 500; margin-top: 10px; }
+.etown-lever-panel .v-messages { display: none; }
+.etown-slider-note { font-size: 11px; color: #555; margin: -12px 0 2px 0; }
+.etown-levers td, .etown-levers th { padding: 1px 6px; border-bottom: 1px solid #e3e3e3; }
+.etown-ensemble-table td, .etown-ensemble-table th { padding: 2px 8px; border-bottom: 1px solid #e3e3e3; }
+"""
 
 
 # ------------------------------------------------------------------------------ the page
@@ -505,14 +653,21 @@ class DashboardConfig:
 def Page() -> None:
     cfg = solara.use_memo(DashboardConfig.from_env, [])
     base = solara.use_memo(cfg.base, [])
-    model = solara.use_memo(lambda: DashboardModel(base, scale=cfg.scale, rng=cfg.seed), [])
+    state = solara.use_memo(lambda: LeverState({p: c["value"] for p, c in slider_settings(base).items()}), [])
+    first = solara.use_memo(lambda: DashboardModel(base, scale=cfg.scale, rng=cfg.seed, levers=state), [])
+    model = solara.use_reactive(first)
+    solara.Style(CSS)
     SolaraViz(
         model,
         components=COMPONENTS,
-        model_params=model_params(base, cfg.scale, cfg.seed),
+        model_params=model_params(base, cfg.scale, cfg.seed, state),
         name=f"E-Town clusters: {base.name}",
         play_interval=150,
     )
+    with solara.Sidebar(), solara.Card("Levers"):
+        LeverPanel(base, state)
+    with solara.Card("Ensemble", style="width: 100%"):
+        EnsemblePanel(model.value)
 
 
 def serve(scenario: Path | None, host: str, port: int, scale: float, seed: int, runs: int) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .mechanisms import entry_exit, finance, growth, innovation, market
+from .mechanisms import entry_exit, finance, growth, innovation, market, projects
 from .population import pick_weighted
 from .sectors import N_SECTORS, SECTOR_INDEX
 
@@ -163,7 +163,7 @@ class FirmRules:
         fin_fill, _, _ = finance.finance_growth(cash, debt, self.limit, self.need, floor)
         fill = np.minimum(fin_fill, m.feedback.talent_fill[sector] ** p.talent_constraint)
         spend = fill * self.need
-        from_cash, borrowed = finance.split_funding(spend, cash, floor)
+        _, borrowed = finance.split_funding(spend, cash, floor)
         f.cash[rows] = cash + borrowed - spend  # the investment is paid from cash and new credit
         f.debt[rows] = debt + borrowed
         acc.pay("credit", float((w * borrowed).sum()))
@@ -235,7 +235,9 @@ class FirmRules:
         ramping = rows[f.ramp_left[rows] > 0]
         if ramping.size == 0:
             return
-        f.contract[ramping] += f.ramp_target[ramping] / np.maximum(f.ramp_steps[ramping], 1)
+        f.contract[ramping] += projects.ramp_increment(
+            f.ramp_target[ramping], f.ramp_left[ramping], f.ramp_steps[ramping]
+        )
         f.ramp_left[ramping] -= 1
         done = ramping[f.ramp_left[ramping] == 0]
         for s in np.unique(f.sector[done]):

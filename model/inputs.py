@@ -4,8 +4,8 @@ A replication's inputs are its behavioural parameters (a posterior draw for the 
 prior draws for the rest, unless fixed), the 2020 (start) sector outputs drawn from their
 published ranges, the yearly sector demand shocks, the sector price paths, the known project
 pipeline (investment, first output, whether the project is in the zone, and the export-control
-delay of the exposed fab) and the vaccine plant's sales (what was known on 2021-02-01). They are drawn from streams of their own,
-children of the replication's seed, before the model runs: two scenarios run with the same seed
+delay of the exposed fab) and the vaccine plant's sales (what was known on 2021-02-01). They are
+drawn from streams of their own, children of the replication's seed, before the model runs: two scenarios run with the same seed
 share them exactly (common random numbers), and they can be recorded (`RunInputs.row`) to ask
 why the runs that crossed 100 bn crossed.
 """
@@ -72,14 +72,19 @@ POINT = ParamSource(fixed=None, posterior=(), prior_for_rest=False)
 
 @dataclass(frozen=True)
 class KnownProjects:
-    """The pipeline of major projects known at the start (zone_facts.yaml `pipeline`), as drawn
-    for one replication; only projects drawn to be in the zone are kept."""
+    """The pipeline of major projects known at the start (zone_facts.yaml `pipeline`, merged
+    with a scenario's `projects:`), as drawn for one replication; only projects drawn to be in
+    the zone are kept. NaN in ramp_years or delay_hazard: the behavioural parameter's value."""
 
     names: tuple[str, ...] = ()
     sector: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     investment: np.ndarray = field(default_factory=lambda: np.zeros(0))  # yuan
     first_output: np.ndarray = field(default_factory=lambda: np.zeros(0))  # decimal year
-    ramp_factor: np.ndarray = field(default_factory=lambda: np.zeros(0))  # x the usual ramp-up time
+    ramp_factor: np.ndarray = field(default_factory=lambda: np.zeros(0))  # x the ramp-up time (export controls)
+    ramp_years: np.ndarray = field(default_factory=lambda: np.zeros(0))  # years from first to full output
+    land_ha: np.ndarray = field(default_factory=lambda: np.zeros(0))  # land still needed (0: arranged)
+    incentive_share: np.ndarray = field(default_factory=lambda: np.zeros(0))  # still owed, share of investment
+    delay_hazard: np.ndarray = field(default_factory=lambda: np.zeros(0))  # rate construction slips, 1/yr
 
 
 @dataclass(frozen=True)
@@ -134,16 +139,29 @@ def input_streams(seed: np.random.SeedSequence) -> dict[str, np.random.Generator
     }
 
 
+PROJECT_DEFAULTS = {"ramp_up_years": np.nan, "land_ha": 0.0, "incentive_share": 0.0, "delay_risk": np.nan}
+"""Fields a pipeline entry may leave out, with their meaning when left out (NaN: the parameter)."""
+
+
 def draw_pipeline(
-    rng: np.random.Generator, start_year: int, params: Params, controls: np.random.Generator
+    rng: np.random.Generator,
+    start_year: int,
+    params: Params,
+    controls: np.random.Generator,
+    table: Mapping[str, Any] | None = None,
 ) -> tuple[KnownProjects, dict[str, float]]:
-    """The known projects of a projection from end-2020 (none for other start years). Projects
-    exposed to the export controls of end-2020 (zone_facts early_2021) are delayed with
-    probability fab_control_delay_prob by fab_control_delay_years and then ramp up
-    fab_control_ramp_factor times slower (one draw from `controls` per exposed project)."""
-    table: dict[str, Any] = facts().get("pipeline", {})
+    """The known projects of a projection from end-2020 (none for other start years).
+
+    table: the pipeline, name -> entry in the shape of zone_facts.yaml `pipeline` (default: that
+    table; a scenario's merged table: `Scenario.pipeline_table`). Three uniforms are drawn per
+    entry in order, whatever happens to it, so adding or removing a project leaves the others'
+    draws alone. Projects exposed to the export controls of end-2020 (zone_facts early_2021)
+    are delayed with probability fab_control_delay_prob by fab_control_delay_years and then ramp
+    up fab_control_ramp_factor times slower (one draw from `controls` per exposed project)."""
+    table = facts().get("pipeline", {}) if table is None else table
     exposed = set(facts()["early_2021"]["entity_list"]["exposed_projects"]["value"])
     names, sector, inv, first, ramp, draws = [], [], [], [], [], {}
+    extra: dict[str, list[float]] = {k: [] for k in PROJECT_DEFAULTS}
     for name, p in table.items():
         u = rng.random(3)  # three draws per project whatever happens to it
         lo, hi = float(p["investment_yuan"]["low"]), float(p["investment_yuan"]["high"])
@@ -166,7 +184,16 @@ def draw_pipeline(
             inv.append(i)
             first.append(f)
             ramp.append(factor)
-    kp = KnownProjects(tuple(names), np.array(sector, dtype=np.int8), np.array(inv), np.array(first), np.array(ramp))
+            for key, default in PROJECT_DEFAULTS.items():
+                extra[key].append(float(p[key]["value"]) if key in p else default)
+    kp = KnownProjects(
+        tuple(names),
+        np.array(sector, dtype=np.int8),
+        np.array(inv),
+        np.array(first),
+        np.array(ramp),
+        *(np.array(extra[k], dtype=float) for k in PROJECT_DEFAULTS),
+    )
     return kp, draws
 
 
@@ -230,7 +257,8 @@ def compose_inputs(
         shocks = np.zeros_like(shocks)
         price_shocks = np.zeros_like(price_shocks)
     prices, cpi = sector_price_growth(start.year, params, price_shocks)
-    pipeline, draws = draw_pipeline(event_streams["pipeline"], start.year, params, event_streams["early_2021"])
+    table = scenario.pipeline_table() if hasattr(scenario, "pipeline_table") else None
+    pipeline, draws = draw_pipeline(event_streams["pipeline"], start.year, params, event_streams["early_2021"], table)
     vaccine, vdraws = draw_vaccine(event_streams["early_2021"], start.year, params)
     return RunInputs(params, start, shocks, pipeline, {**draws, **vdraws}, prices, vaccine, cpi)
 

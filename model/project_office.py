@@ -34,23 +34,32 @@ class ProjectOffice(mesa.Agent):
         self.started = 0
         self.investment_won = 0.0  # yuan
 
-    def add_known(
-        self, sector: np.ndarray, investment: np.ndarray, build_steps: np.ndarray, ramp_factor: np.ndarray
-    ) -> None:
-        """Signed projects of the start-of-run pipeline: land and money arranged, building."""
-        if sector.size:
+    def add_known(self, kp: Any, build_steps: np.ndarray) -> None:
+        """Signed projects of the start-of-run pipeline (`inputs.KnownProjects`), building: land
+        arranged unless a project still needs some (it then waits for the zone's supply),
+        incentive owed paid in instalments over construction, their own delay risk and ramp-up
+        time where given (else the behavioural parameters'), times their export-control factor."""
+        if kp.sector.size:
+            p = self.model.params
+            build = np.maximum(build_steps, 0.0)
+            incentive = kp.incentive_share * kp.investment
+            ramp = np.where(np.isnan(kp.ramp_years), p.project_ramp_years, kp.ramp_years) * kp.ramp_factor
             self.pipeline.append(
-                sector.size,
-                sector=sector,
-                investment=investment,
+                kp.sector.size,
+                sector=kp.sector,
+                investment=kp.investment,
                 known=True,
-                has_land=True,
-                build_left=np.maximum(build_steps, 0.0),
-                ramp_factor=ramp_factor,
+                has_land=kp.land_ha <= 0,
+                land_ha=kp.land_ha,
+                build_left=build,
+                incentive_left=incentive,
+                instalment=incentive / np.maximum(build, 1.0),
+                delay_hazard=np.where(np.isnan(kp.delay_hazard), p.project_delay_hazard, kp.delay_hazard),
+                ramp_years=ramp,
             )
 
     def step(self, eff: Any, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One step of the pipeline. Returns (sector, investment, ramp factor) of the projects
+        """One step of the pipeline. Returns (sector, investment, ramp-up years) of the projects
         that start producing now."""
         model, p, pl = self.model, self.model.params, self.pipeline
         rng = model.streams["projects"]
@@ -79,7 +88,8 @@ class ProjectOffice(mesa.Agent):
                 build_left=build,
                 incentive_left=incentive,
                 instalment=incentive / build,
-                ramp_factor=1.0,
+                delay_hazard=p.project_delay_hazard,
+                ramp_years=p.project_ramp_years,
             )
             self.won += sector.size
             self.investment_won += float(inv.sum())
@@ -107,7 +117,7 @@ class ProjectOffice(mesa.Agent):
         pl.incentive_left[building] -= paid
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(claims > 0, paid / claims, 1.0)
-        p_slip = -np.expm1(-p.project_delay_hazard * dt)
+        p_slip = -np.expm1(-pl.delay_hazard[building] * dt)
         slipped = model.row_draws("project_delay").random(pl.n)[building] < p_slip
         progress = projects.construction_progress(share, slipped)
         build_steps = max(p.project_build_years * steps_per_year, 1.0)
@@ -118,4 +128,4 @@ class ProjectOffice(mesa.Agent):
         pl.remove(done)
         self.started += done.size
         model.tally["projects_started"] += done.size
-        return pl.sector[done], pl.investment[done], pl.ramp_factor[done]
+        return pl.sector[done], pl.investment[done], pl.ramp_years[done]

@@ -22,8 +22,9 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from .data import facts
 from .io import YamlFile, echo, read_yaml_file
-from .levers import Levers, Range, Uncertainties
+from .levers import Levers, Range, SectorId, Strict, Uncertainties
 from .params import param_specs
 
 FIRST_PROJECTION_YEAR_STATE = 2020
@@ -34,11 +35,81 @@ MAX_INHERITS = 16
 """Longest chain of `inherits:`."""
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
 """A scenario name is a safe folder name: letters, digits, `_`, `.`, `-`; not starting with `.`."""
-EXPECTED_KEYS = "name, description, inherits, start_year, end_year, clusters, ecosystem, ..."
+EXPECTED_KEYS = "name, description, inherits, start_year, end_year, clusters, ecosystem, ..., projects"
 
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be used; str() is the one-line message for the user."""
+
+
+PROJECT_NAME = r"^[a-z][a-z0-9_]{0,47}$"
+"""A project name: lower-case letters, digits and `_`, starting with a letter."""
+FIRST_OUTPUT_YEARS = (2021.0, 2035.0)
+"""Decimal years a project's first output may lie in (2021.0 = the first projected quarter)."""
+NEW_PROJECT_KEYS = ("sector", "investment_yuan", "first_output")
+"""What a project the data file does not know must give."""
+
+
+class Project(Strict):
+    """A major project of the pipeline known at the start (zone_facts.yaml `pipeline`): a new
+    one, a change to a known one (only the fields given change) or `remove: true`.
+
+    Ranges are sampled uniformly per replication, like the data file's; a single number is
+    fixed. Fields a project does not give keep the data file's value (known projects) or the
+    model's default (new ones: land and money arranged, no incentive owed, the behavioural
+    delay risk and ramp-up time, certainly in the zone)."""
+
+    sector: SectorId | None = None
+    investment_yuan: Annotated[float, Field(ge=1e7, le=2e11)] | Range | None = Field(
+        None, description="total investment, yuan (value or {low, high}); output at full ramp = investment x turnover"
+    )
+    first_output: Annotated[float, Field(ge=FIRST_OUTPUT_YEARS[0], le=FIRST_OUTPUT_YEARS[1])] | Range | None = Field(
+        None, description="expected start of production, decimal year (2023.5 = mid-2023; value or {low, high})"
+    )
+    ramp_up_years: Annotated[float, Field(ge=0.25, le=10)] | None = Field(
+        None, description="years from first output to full output (default: project_ramp_years)"
+    )
+    land_ha: Annotated[float, Field(ge=0, le=5000)] | None = Field(
+        None, description="land still needed from the zone's supply, ha (0: land arranged)"
+    )
+    incentive_share: Annotated[float, Field(ge=0, le=0.5)] | None = Field(
+        None, description="incentive still owed, share of investment, paid from project support during construction"
+    )
+    delay_risk: Annotated[float, Field(ge=0, le=10)] | None = Field(
+        None, description="rate at which construction slips, 1/yr (default: project_delay_hazard)"
+    )
+    in_zone_probability: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="probability that the project is built in the zone"
+    )
+    source: Annotated[str, Field(max_length=2000)] | None = Field(None, description="where the figures come from")
+    remove: bool = Field(False, description="true: take the project out of the pipeline")
+
+    @model_validator(mode="after")
+    def _ranges_inside(self) -> Project:
+        bounds = {"investment_yuan": (1e7, 2e11), "first_output": FIRST_OUTPUT_YEARS}
+        for key, (lo, hi) in bounds.items():
+            value = getattr(self, key)
+            if isinstance(value, Range) and not (lo <= value.low and value.high <= hi):
+                raise ValueError(
+                    f"{key}: the range must lie within [{lo:g}, {hi:g}], got [{value.low:g}, {value.high:g}]"
+                )
+        given = [k for k in self.model_fields_set - {"remove", "source"} if getattr(self, k) is not None]
+        if self.remove and given:
+            raise ValueError(f"remove: true takes the project out; drop {', '.join(sorted(given))}")
+        return self
+
+    def entry(self) -> dict[str, Any]:
+        """The fields given, in the data file's shape (`{value, low, high}` for numbers)."""
+        out: dict[str, Any] = {}
+        for key in self.model_fields_set - {"remove"}:
+            value = getattr(self, key)
+            if isinstance(value, Range):
+                out[key] = {"value": (value.low + value.high) / 2, "low": value.low, "high": value.high}
+            elif isinstance(value, float | int) and key != "sector":
+                out[key] = {"value": float(value), "low": float(value), "high": float(value)}
+            elif value is not None:
+                out[key] = value
+        return out
 
 
 class Scenario(Levers):
@@ -49,6 +120,39 @@ class Scenario(Levers):
     start_year: Annotated[int, Field(ge=2015, le=2030)] = FIRST_PROJECTION_YEAR_STATE
     end_year: Annotated[int, Field(ge=2016, le=2035)] = 2025
     uncertainties: Uncertainties = Field(default_factory=Uncertainties)
+    projects: dict[str, Project] = Field(
+        default_factory=dict, description="projects added to, changed in or removed from the known pipeline"
+    )
+
+    @field_validator("projects")
+    @classmethod
+    def _project_names(cls, projects: dict[str, Project]) -> dict[str, Project]:
+        known = facts().get("pipeline", {})
+        for name, project in projects.items():
+            if not re.fullmatch(PROJECT_NAME, name):
+                raise ValueError(
+                    f"{echo(name)}: a project name is 1-48 lower-case letters, digits or '_', starting with a letter"
+                )
+            missing = [k for k in NEW_PROJECT_KEYS if getattr(project, k) is None]
+            if name not in known and (project.remove or missing):
+                what = "cannot be removed" if project.remove else f"needs {', '.join(missing)}"
+                raise ValueError(
+                    f"{name}: not in the known pipeline ({', '.join(known)}), so it is a new project and {what}"
+                )
+        return projects
+
+    def pipeline_table(self) -> dict[str, dict[str, Any]]:
+        """The known pipeline (zone_facts.yaml) with this scenario's projects merged in: the
+        data file's entries in their order (a removed one kept with `removed: true` and in-zone
+        probability 0, so that every other project keeps its draws), then the new projects.
+        Entries have the data file's shape (what `inputs.draw_pipeline` reads)."""
+        table = {name: dict(entry) for name, entry in facts().get("pipeline", {}).items()}
+        for name, project in self.projects.items():
+            if project.remove:
+                table[name] = {**table[name], "removed": True, "in_zone_probability": {"value": 0.0}}
+            else:
+                table[name] = {**table.get(name, {"in_zone_probability": {"value": 1.0}}), **project.entry()}
+        return table
 
     @field_validator("name")
     @classmethod
@@ -69,6 +173,11 @@ class Scenario(Levers):
             )
         if self.end_year <= self.start_year:
             raise ValueError(f"end_year: must be after start_year ({self.start_year}), got {self.end_year}")
+        if self.projects and self.start_year != FIRST_PROJECTION_YEAR_STATE:
+            raise ValueError(
+                f"projects: only a projection from {FIRST_PROJECTION_YEAR_STATE} has a pipeline of known projects "
+                f"(start_year is {self.start_year})"
+            )
         for year in self.schedule_years():
             if not self.start_year <= year <= self.end_year:
                 years = f"{self.start_year}-{self.end_year}"
@@ -278,6 +387,12 @@ def parse_scenario(
         return Scenario.model_validate(data, strict=True)
     except ValidationError as err:
         raise ScenarioError(format_validation_error(Path(path), err, data, origins, chain)) from None
+
+
+def inherited_path(path: str | Path) -> Path | None:
+    """The file that `path` inherits (`inherits:`, resolved), or None."""
+    files = _read_chain(Path(path))
+    return files[1].path if len(files) > 1 else None
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:

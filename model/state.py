@@ -53,7 +53,8 @@ PROJECT_COLUMNS: dict[str, type] = {
     "build_left": np.float64,  # steps of construction left
     "incentive_left": np.float64,  # incentive money the zone still owes, yuan
     "instalment": np.float64,  # incentive due per step of construction, yuan
-    "ramp_factor": np.float64,  # x the usual ramp-up time (export controls)
+    "delay_hazard": np.float64,  # rate at which construction slips, 1/yr
+    "ramp_years": np.float64,  # years from first to full output
     "alive": np.bool_,  # waiting or under construction (False once producing or lost)
 }
 

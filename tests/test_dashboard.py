@@ -27,7 +27,7 @@ def test_sliders_round_trip_the_scenario(name: str) -> None:
 
 def test_every_slider_names_a_lever_and_starts_on_its_grid() -> None:
     base = load_scenario(SCENARIOS / "five_measures.yaml").scenario
-    params = dash.model_params(base, 0.1, 1)
+    params = dash.slider_settings(base)
     data = base.model_dump()
     for s in dash.LEVER_SLIDERS:
         section, field, *_ = s.path.split(".")
@@ -36,10 +36,44 @@ def test_every_slider_names_a_lever_and_starts_on_its_grid() -> None:
         assert p["min"] <= p["value"] <= p["max"]
         k = (p["value"] - p["min"]) / p["step"]
         assert math.isclose(k, round(k), abs_tol=1e-9), (s.path, p)
+        assert p["label"].endswith(f"[{s.unit}]")
     # a lever given per year starts at its end-year value (150 road-km by 2025 in five_measures)
     assert params["urban_scenarios.autonomous_driving_road_km"]["value"] == pytest.approx(
         base.at(base.end_year).urban_scenarios.autonomous_driving_road_km
     )
+    assert params["urban_scenarios.autonomous_driving_road_km"]["mode"] == (
+        "2025 value; moving it scales the 2021-2025 schedule"
+    )
+    assert params["talent.training_places_per_year"]["mode"] == "the same every year 2021-2025"
+
+
+def test_slider_ranges_come_from_the_lever_declarations() -> None:
+    from model.levers import lever_specs
+
+    specs = {s.path: s.info for s in lever_specs()}
+    for s in dash.LEVER_SLIDERS:
+        head = ".".join(s.path.split(".")[:2])
+        if head == "policy.budget_shares":
+            assert (s.min, s.max, s.unit) == (0.0, 1.0, "share of the budget")
+            continue
+        lo, hi = specs[head].plausible
+        assert (s.min * s.factor, s.max * s.factor) == (lo, hi), s.path
+        assert s.unit.removeprefix("bn ") == specs[head].unit
+        assert (s.max - s.min) / 100 <= s.step <= (s.max - s.min) / 20 or s.integer
+    funds = next(s for s in dash.LEVER_SLIDERS if s.path == "policy.special_funds_yuan_per_year")
+    assert (funds.unit, funds.factor, funds.step) == ("bn yuan/yr", 1e9, 0.5)
+
+
+def test_a_slider_scales_a_schedule_instead_of_flattening_it() -> None:
+    base = load_scenario(SCENARIOS / "funding_cut.yaml").scenario  # 10 bn in 2021, 5 bn from 2022
+    sc = dash.scenario_for(base, {"policy.special_funds_yuan_per_year": 6.0})
+    funds = sc.policy.special_funds_yuan_per_year
+    assert [funds.at(y) for y in (2021, 2022, 2025)] == pytest.approx([12e9, 6e9, 6e9])
+    ramp = load_scenario(SCENARIOS / "five_measures.yaml").scenario  # road-km: a ramp to 150 by 2025
+    km = dash.scenario_for(ramp, {"urban_scenarios.autonomous_driving_road_km": 300.0})
+    road = km.urban_scenarios.autonomous_driving_road_km
+    old = ramp.urban_scenarios.autonomous_driving_road_km
+    assert [road.at(y) for y in range(2021, 2026)] == pytest.approx([2 * old.at(y) for y in range(2021, 2026)])
 
 
 def test_moved_sliders_change_levers_and_shares_are_rescaled() -> None:
@@ -67,7 +101,8 @@ def test_moved_sliders_change_levers_and_shares_are_rescaled() -> None:
 
 def test_dashboard_model_records_what_the_plots_show() -> None:
     base = load_scenario(SCENARIOS / "baseline.yaml").scenario
-    m = dash.DashboardModel(base, scale=SMALL_SCALE, rng=3, scenario=object(), **{"ecosystem.pilot_bases": 9})
+    state = dash.LeverState({"ecosystem.pilot_bases": 9})  # what the page's sliders hold
+    m = dash.DashboardModel(base, scale=SMALL_SCALE, rng=3, scenario=object(), levers=state)
     assert m.policy_scenario.ecosystem.pilot_bases == 9
     while m.running:
         m.step()

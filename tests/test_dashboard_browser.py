@@ -22,32 +22,17 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ARTIFACTS, CHROMIUM, ROOT, require_chromium
+from .conftest import CHROMIUM_FLAGS as FLAGS
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("model.dashboard")
 
-CHROMIUM = Path(os.environ.get("ETOWN_CHROMIUM", "/usr/bin/chromium"))
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(os.environ.get("ETOWN_TEST_ARTIFACTS", ROOT / "results" / "test-artifacts"))
 ENSEMBLE_RUNS = 6
 
 pytestmark = pytest.mark.slow
 
-if not CHROMIUM.exists():
-    # CI installs it (scripts/system_deps.sh via make test); elsewhere say how
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} missing: run scripts/system_deps.sh as root", pytrace=False)
-    pytest.skip(f"{CHROMIUM} missing (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 
 def _free_port() -> int:
@@ -64,7 +49,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     port = _free_port()
     log = cwd / "server.log"
     etown = Path(sys.executable).with_name("etown")
-    cmd = [str(etown), "dashboard", str(ROOT / "scenarios" / "baseline.yaml"), "--port", str(port)]
+    # funding_cut: special funds given per year (10 bn in 2021, 5 bn from 2022)
+    cmd = [str(etown), "dashboard", str(ROOT / "scenarios" / "funding_cut.yaml"), "--port", str(port)]
     cmd += ["--scale", "0.05", "--runs", str(ENSEMBLE_RUNS)]
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -93,13 +79,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     assert "Could not load URL" not in server_log, server_log  # nothing fetched from a CDN
 
 
-def _lever(page, path: str) -> str:
-    return page.locator(f"td.etown-lever[data-path='{path}']").inner_text().strip()
+def _lever(page, path: str) -> list[str]:
+    """The lever's value in each year of the lever table."""
+    return [c.strip() for c in page.locator(f"td.etown-lever[data-path='{path}']").all_inner_texts()]
 
 
-def _levers(page) -> dict[str, str]:
+def _levers(page) -> dict[tuple[str, str], str]:
     cells = page.locator("td.etown-lever")
-    return {cells.nth(i).get_attribute("data-path"): cells.nth(i).inner_text().strip() for i in range(cells.count())}
+    return {
+        (cells.nth(i).get_attribute("data-path"), cells.nth(i).get_attribute("data-year")): cells.nth(i)
+        .inner_text()
+        .strip()
+        for i in range(cells.count())
+    }
 
 
 def test_dashboard_in_chromium(server: tuple[str, Path]) -> None:
@@ -118,36 +110,46 @@ def test_dashboard_in_chromium(server: tuple[str, Path]) -> None:
             page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
             page.goto(url)
 
-            # the page renders: controls, one slider per lever, the five live plots
+            # the page renders: controls, one slider per lever, the five live plots, no tab bar
             page.get_by_role("button", name="Step").wait_for(timeout=60_000)
             plots = page.locator("img")
             page.wait_for_function("document.querySelectorAll('img').length >= 5", timeout=60_000)
-            assert page.locator("div[role=slider]").count() >= 17 + 2  # levers + Mesa's two speed sliders
+            sliders = page.locator(".etown-lever-panel div[role=slider]")
+            assert sliders.count() >= 17
             for i in range(5):
                 box = plots.nth(i).bounding_box()
                 assert box is not None and box["width"] > 300 and box["height"] > 150, box
+            assert not page.get_by_text("Page 0").is_visible()
+            # every slider says its value and unit, and whether it scales a schedule
+            notes = page.locator(".etown-slider-note").all_inner_texts()
+            assert len(notes) == sliders.count()
+            assert notes[0] == "5.0 bn yuan/yr: 2025 value; moving it scales the 2021-2025 schedule"
+            assert notes[-1].endswith("bn yuan/yr: the same every year 2021-2025")
 
-            # a slider changes a lever: one step right on the special funds, then Reset
+            # the lever table shows each year: the funds schedule as the file gives it
             funds = "policy.special_funds_yuan_per_year"
-            assert _lever(page, funds) == "10.0"
+            assert _lever(page, funds) == ["10.0", "5.0", "5.0", "5.0", "5.0"]
             start_levers = _levers(page)
-            slider = page.locator("div[role=slider][aria-label='M5: special funds, bn/yr']")
+            # one step right on the funds slider (5.0 -> 5.5 bn in 2025), then Reset: the schedule
+            # is scaled, not flattened
+            slider = sliders.nth(0)
             before = float(slider.get_attribute("aria-valuenow"))
             slider.focus()
             page.keyboard.press("ArrowRight")
             page.wait_for_function(
                 "([el, v]) => Number(el.getAttribute('aria-valuenow')) > v", arg=[slider.element_handle(), before]
             )
+            page.get_by_text("5.5 bn yuan/yr: 2025 value; moving it scales the 2021-2025 schedule (x1.1)").wait_for()
             page.get_by_role("button", name="Reset").click()
             page.wait_for_function(
-                "() => document.querySelector(\"td.etown-lever[data-path='policy.special_funds_yuan_per_year']\")"
-                ".innerText.trim() === '10.5'",
+                "() => document.querySelector(\"td.etown-lever[data-path='policy.special_funds_yuan_per_year']"
+                "[data-year='2021']\").innerText.trim() === '11.0'",
                 timeout=30_000,
             )
-            # every other lever kept the scenario's value (sliders did not snap them to their grid)
-            after = _levers(page)
-            assert after.pop(funds) == "10.5" and start_levers.pop(funds) == "10.0"
-            assert after == start_levers
+            assert _lever(page, funds) == ["11.0", "5.5", "5.5", "5.5", "5.5"]
+            # every other lever kept the scenario's value in every year (sliders did not snap them)
+            after = {k: v for k, v in _levers(page).items() if k[0] != funds}
+            assert after == {k: v for k, v in start_levers.items() if k[0] != funds}
 
             # stepping advances the model and the cluster plot changes
             cluster_plot = plots.nth(0)
@@ -174,7 +176,10 @@ def test_dashboard_in_chromium(server: tuple[str, Path]) -> None:
             page.get_by_role("button", name=f"Run {ENSEMBLE_RUNS} runs with these levers").click()
             table = page.locator(".etown-ensemble-table")
             table.wait_for(timeout=120_000)
-            assert "P(>=100bn by 2025)" in table.inner_text()
+            assert "P(≥100 bn by 2025)" in table.inner_text()
+            fan = page.locator(".etown-fan").first.bounding_box()
+            half = plots.nth(0).bounding_box()["width"]  # a live plot: half the page
+            assert fan is not None and fan["width"] > 1.8 * half  # the results panel spans the page
             page.wait_for_function("document.querySelectorAll('img').length >= 6", timeout=60_000)
             page.wait_for_timeout(1000)
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

@@ -85,7 +85,7 @@ def test_tiny_discovery_end_to_end_and_resume(tmp_path: Path, monkeypatch) -> No
     assert data["points"] == 4 and data["passing_points"] == 4 and data["boxes"]
     table = pd.read_csv(out / "discover.csv")
     assert len(table) == 4 and {"p_all_four", "passes", "policy.approval_months"} <= set(table.columns)
-    assert (out / "peeling.png").read_bytes()[:4] == b"\x89PNG" and (out / "discover.md").is_file()
+    assert (out / "boxes.png").read_bytes()[:4] == b"\x89PNG" and (out / "discover.md").is_file()
     # resumed: every task is read back from its part, none runs again
     monkeypatch.setattr(dsc, "point_outcomes", None)  # would fail if called
     spec = read_levers_file(levers)

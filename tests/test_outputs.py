@@ -97,7 +97,7 @@ def test_export_csv_and_xlsx(cut: api.EnsembleResult, tmp_path: Path) -> None:
     result = runner.invoke(app, ["export", str(cut.out), "--format", "csv", "--out", str(csv_dir)])
     assert result.exit_code == 0, result.output
     assert {p.name for p in csv_dir.iterdir()} == {
-        f"{n}.csv" for n in ("clusters", "output_bands", "zone_bands", "runs", "zone", "inputs")
+        f"{n}.csv" for n in ("clusters", "output_bands", "zone_bands", "runs", "zone", "inputs", "units")
     }
     clusters = pd.read_csv(csv_dir / "clusters.csv")
     assert (
@@ -106,15 +106,64 @@ def test_export_csv_and_xlsx(cut: api.EnsembleResult, tmp_path: Path) -> None:
     )
     runs = pd.read_csv(csv_dir / "runs.csv")
     assert len(runs) == 3 * 6 and "output_bn.biotech" in runs
+    units = pd.read_csv(csv_dir / "units.csv")
+    assert units["unit"].notna().all() and len(units) == sum(
+        len(pd.read_csv(csv_dir / f"{n}.csv", nrows=0).columns) for n in set(units["sheet"])
+    )
     xlsx = tmp_path / "cut.xlsx"
     result = runner.invoke(app, ["export", str(cut.out), "--format", "xlsx", "--out", str(xlsx)])
     assert result.exit_code == 0, result.output
-    sheets = pd.read_excel(xlsx, sheet_name=None)
-    assert set(sheets) == {"clusters", "output_bands", "zone_bands", "runs", "zone", "inputs"}
+    sheets = pd.read_excel(xlsx, sheet_name=None, skiprows=[1])  # row 2: units
+    assert list(sheets) == ["about", "clusters", "output_bands", "zone_bands", "runs", "zone", "inputs"]
     pd.testing.assert_frame_equal(sheets["runs"], runs, check_dtype=False)
     bad = runner.invoke(app, ["export", str(tmp_path / "nothing"), "--format", "csv"])
     assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "nothing").exists()
+
+
+def test_workbook_is_formatted_for_planners(cut: api.EnsembleResult, tmp_path: Path) -> None:
+    """Opened with openpyxl: the about sheet first (scenario, seed, runs, scale, version), a unit
+    for every column, money in bn yuan everywhere, frozen headers, widths and number formats."""
+    import openpyxl
+
+    from model.export import export
+
+    wb = openpyxl.load_workbook(export(cut.out, "xlsx", tmp_path / "w.xlsx"))
+    assert wb.sheetnames[0] == "about"
+    about = {}
+    for key, value in wb["about"].iter_rows(min_row=2, max_col=2, values_only=True):
+        if key is None:  # the column table follows
+            break
+        about[key] = value
+    s = cut.summary
+    assert about["scenario"] == s["scenario"] and about["seed"] == s["seed"] and about["runs"] == s["runs"]
+    assert about["scale (share of firms simulated)"] == s["settings"]["scale"]
+    assert about["model version"] == s["model_version"]
+    for name in wb.sheetnames[1:]:
+        ws = wb[name]
+        names = [c.value for c in ws[1]]
+        units = [c.value for c in ws[2]]
+        assert all(isinstance(u, str) and u for u in units), (name, names, units)
+        assert ws.freeze_panes == "A3" and ws[1][0].font.bold
+        assert all(ws.column_dimensions[c.column_letter].width >= 8 for c in ws[1])
+    zone = wb["zone"]
+    names = [c.value for c in zone[1]]
+    gdp = names.index("gdp_bn")
+    assert zone.cell(2, gdp + 1).value == "bn yuan/yr"
+    values = [r[gdp] for r in zone.iter_rows(min_row=3, values_only=True)]
+    assert all(50 < v < 2000 for v in values)  # bn yuan (204.5 in 2020), not raw yuan
+    assert zone.cell(3, gdp + 1).number_format == "#,##0.00"
+    assert zone.cell(3, names.index("firms") + 1).number_format == "#,##0"
+    clusters = wb["clusters"]
+    p_col = [c.value for c in clusters[1]].index("p_100bn_by_2025") + 1
+    assert clusters.cell(2, p_col).value == "probability" and clusters.cell(3, p_col).number_format == "0.000"
+    inputs = [c.value for c in wb["inputs"][1]]
+    row = next(wb["inputs"].iter_rows(min_row=3, max_row=3, values_only=True))
+    funds = "lever.policy.special_funds_yuan_per_year_bn"  # funding_cut: 10 bn in 2021, halved from 2022
+    assert row[inputs.index(f"{funds}.2021")] == pytest.approx(10.0)
+    assert row[inputs.index(f"{funds}.2022")] == pytest.approx(5.0)
+    assert wb["inputs"].cell(2, inputs.index(f"{funds}.2022") + 1).value == "bn yuan/yr"
+    assert 60 < row[inputs.index("baseline.ngit_bn")] < 100
 
 
 def test_run_warns_about_implausible_values(tmp_path: Path) -> None:

@@ -58,8 +58,8 @@ with seven aggregated sectors and stylised entry cannot be expected to hit GDP a
 output closer than ~5%, firm counts and certifications closer than ~10% (their definitions in the
 zone's releases are loose), sector outputs closer than ~10%, and the patent mapping (an index of
 innovations, not patents) closer than ~15%; average real GDP growth closer than about a point a
-year (the zone's deflator is the sectors' price paths, not the published one). Without this term a misspecified model would be
-pulled to the few parameter values that trade one miss against another (a falsely narrow
+year (the zone's deflator is the sectors' price paths, not the published one). Without this term
+a misspecified model would be pulled to the few parameter values that trade one miss against another (a falsely narrow
 posterior; Brynjarsdottir and O'Hagan 2014)."""
 TAIL_SHARE = 0.05  # the Hill estimator uses the largest 5% of firms
 END_YEAR = 2020

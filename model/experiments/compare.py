@@ -9,8 +9,8 @@ baseline scenario the paired difference of each (mean over runs, 95% t-interval)
 compared with itself differs by exactly zero.
 
 Files in `<out>`: compare.csv (the table), compare.json (table and settings), compare.png
-(median paths with p10-p90 bands per target cluster, and the probability differences with
-their intervals).
+(median paths per target cluster, one line style per scenario, the baseline's p10-p90 band; the
+paired differences in end-year output and in P with their intervals).
 """
 
 from __future__ import annotations
@@ -22,17 +22,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from .. import plots
 from ..analysis import p_key, wilson_interval
 from ..api import EnsembleResult
 from ..api import run as run_ensemble
 from ..ensemble import EnsembleError
+from ..i18n import Lang
 from ..io import RESULT_DIGITS, write_atomic, write_json
 from ..plots import save_figure
 from ..scenario import LoadedScenario
-from ..sectors import SECTOR_IDS, SECTORS, TARGET_SECTORS
+from ..sectors import SECTOR_IDS, TARGET_SECTORS
 from .paired import BN, cluster_outcomes, paired_differences
 
 SCENARIOS_DIR = "scenarios"
@@ -87,9 +88,9 @@ class Comparison:
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     folders: dict[str, Path] = field(default_factory=dict)
 
-    def chart(self) -> Figure:
-        """The comparison figure (median paths with bands, probability differences)."""
-        return compare_chart(self)
+    def chart(self, lang: Lang = "en") -> Figure:
+        """The comparison figure (median paths, differences in output and P with 95% CIs)."""
+        return compare_chart(self, lang)
 
     def format(self) -> str:
         """The table a user reads."""
@@ -223,58 +224,48 @@ def run_compare(
     )
 
 
-def compare_chart(cmp: Comparison) -> Figure:
-    """Top: median output paths with p10-p90 bands per target cluster, one colour per scenario;
-    bottom: the paired difference of P(>= 100 bn by the end year) to the baseline, with 95% CIs."""
-    fig = Figure(figsize=(13, 7.5), layout="constrained")
-    grid = fig.add_gridspec(2, len(TARGET_SECTORS), height_ratios=[3, 2])
-    n = len(cmp.labels)
-    colours = [f"C{i}" for i in range(n)] if n <= 10 else [colormaps["tab20"](i % 20) for i in range(n)]
-    names = {s.id: s.name_en for s in SECTORS}
-    for j, sid in enumerate(TARGET_SECTORS):
-        ax = fig.add_subplot(grid[0, j])
-        for label, colour in zip(cmp.labels, colours, strict=True):
-            bands = cmp.summaries[label]["clusters"][sid]["output_bn"]
-            years = sorted(int(y) for y in bands)
-            p50 = [bands[str(y)]["p50"] for y in years]
-            ax.fill_between(
-                years,
-                [bands[str(y)]["p10"] for y in years],
-                [bands[str(y)]["p90"] for y in years],
-                color=colour,
-                alpha=0.12,
-            )
-            ax.plot(years, p50, color=colour, lw=2 if label == cmp.baseline else 1.4, label=label)
-        ax.axhline(100, color="0.3", lw=0.8, ls="--")
-        ax.set_title(names[sid], fontsize=10)
-        ax.set_xlabel("year")
-        if j == 0:
-            ax.set_ylabel("output, bn yuan/yr (median, p10-p90)")
-    fig.axes[0].legend(fontsize=8, loc="upper left")
-    ax = fig.add_subplot(grid[1, :])
-    clusters = [*TARGET_SECTORS, ALL_FOUR]
-    others = [lab for lab in cmp.labels if lab != cmp.baseline]
-    width = 0.8 / max(1, len(others))
-    t = cmp.table
-    for k, label in enumerate(others):
-        sub = t[t["scenario"] == label].set_index("cluster").loc[clusters]
-        x = np.arange(len(clusters)) - 0.4 + width * (k + 0.5)
-        err = np.vstack([sub["p_diff"] - sub["p_diff_lo"], sub["p_diff_hi"] - sub["p_diff"]])
-        colour = colours[cmp.labels.index(label)]
-        ax.bar(x, sub["p_diff"], width * 0.9, color=colour, alpha=0.7, label=label)
-        ax.errorbar(x, sub["p_diff"], yerr=np.nan_to_num(err), fmt="none", ecolor="0.2", capsize=2, lw=0.8)
-    ax.axhline(0, color="0.3", lw=0.8)
-    ax.set_xticks(
-        np.arange(len(clusters)), [c.replace("_", " ") if c != ALL_FOUR else "all four targets" for c in clusters]
+def compare_chart(cmp: Comparison, lang: Lang = "en") -> Figure:
+    """The comparison figure (plots.compare_chart): median paths per target cluster, one style
+    per scenario; paired differences in end-year output and P(>= 100 bn) with 95% CIs."""
+    return plots.compare_chart(
+        cmp.table,
+        cmp.summaries,
+        labels=cmp.labels,
+        baseline=cmp.baseline,
+        end_year=cmp.end_year,
+        runs=cmp.runs,
+        seed=cmp.seed,
+        scale=cmp.scale,
+        lang=lang,
     )
-    ax.set_ylabel(f"ΔP(≥100 bn by {cmp.end_year}) vs {cmp.baseline}")
-    if others:
-        ax.legend(fontsize=8, ncol=min(4, len(others)))
-    fig.suptitle(
-        f"Scenarios compared with common random numbers: {cmp.runs} paired runs, seed {cmp.seed}, scale {cmp.scale}",
-        fontsize=11,
+
+
+def load_comparison(folder: Path) -> Comparison:
+    """A finished comparison (compare.json, and each scenario's summary.json under
+    `scenarios/<label>/`, else where compare.json says) without rerunning it."""
+    from ..api import read_json, read_summary
+
+    meta = read_json(folder / "compare.json")
+    if not isinstance(meta, dict) or "comparison" not in meta or "scenarios" not in meta:
+        raise EnsembleError(f"RESULT: {folder / 'compare.json'}: not written by etown compare")
+    names = list(meta["scenarios"])
+    recorded = meta.get("folders", {})
+    folders = {
+        lab: (folder / SCENARIOS_DIR / lab if (folder / SCENARIOS_DIR / lab).is_dir() else Path(recorded.get(lab, "")))
+        for lab in names
+    }
+    summaries = {lab: read_summary(f) for lab, f in folders.items()}
+    return Comparison(
+        names,
+        meta.get("baseline", names[0]),
+        int(meta["end_year"]),
+        int(meta["runs"]),
+        int(meta["seed"]),
+        float(meta["scale"]),
+        pd.DataFrame(meta["comparison"]),
+        summaries,
+        folders,
     )
-    return fig
 
 
 def write_compare(cmp: Comparison, out: Path) -> None:

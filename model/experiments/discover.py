@@ -35,7 +35,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import qmc
 
+from .. import plots
 from ..ensemble import RunSettings
+from ..i18n import Lang
 from ..io import RESULT_DIGITS, YamlFile, echo, read_yaml_file, write_atomic, write_json
 from ..levers import lever_specs
 from ..plots import save_figure
@@ -338,38 +340,24 @@ def run_discovery(
     return DiscoveryResult(spec, seed, settings.scale, table, boxes)
 
 
-def peeling_chart(result: DiscoveryResult) -> Figure:
-    """Each box's peeling trajectory: density against coverage, coloured by the number of
-    restricted levers; the chosen point circled."""
-    fig = Figure(figsize=(7, 5), layout="constrained")
-    ax = fig.add_subplot()
-    if not result.boxes:
-        ax.text(0.5, 0.5, "no point passes: no box", ha="center", va="center", transform=ax.transAxes)
-    for k, b in enumerate(result.boxes, 1):
-        t = b.trajectory
-        sc = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", s=18, marker="os^"[k % 3 - 1])
-        ax.plot(t["coverage"], t["density"], lw=0.6, color="0.6")
-        ax.scatter([b.coverage], [b.density], s=160, facecolors="none", edgecolors="red", lw=1.5)
-        ax.annotate(f"box {k}", (b.coverage, b.density), textcoords="offset points", xytext=(6, 6), color="red")
-        if k == 1:
-            fig.colorbar(sc, ax=ax, label="restricted levers")
-    ax.axhline(result.spec.min_density, color="0.4", ls="--", lw=0.8)
-    ax.set_xlabel("coverage (share of passing points inside the box)")
-    ax.set_ylabel("density (share of points in the box that pass)")
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(-0.02, 1.02)
+def box_chart(result: DiscoveryResult, lang: Lang = "en") -> Figure:
+    """The boxes a planner reads (plots.discovery_chart): per lever, its explored range, each
+    box's range inside it, and the passing and failing points."""
     s = result.spec
-    ax.set_title(
-        f"PRIM peeling trajectory: {s.event()} >= {s.p_min:g}\n"
-        f"{len(result.table)} points x {s.replications} runs, scale {result.scale}",
-        fontsize=10,
+    return plots.discovery_chart(
+        [{"path": lv.path, "low": lv.low, "high": lv.high, "unit": lv.unit} for lv in s.levers],
+        [{"coverage": b.coverage, "density": b.density, "restricted": b.restricted} for b in result.boxes],
+        result.table,
+        event=s.event(),
+        p_min=s.p_min,
+        replications=s.replications,
+        lang=lang,
     )
-    return fig
 
 
 def write_discovery(result: DiscoveryResult, out: Path) -> None:
     """discover.csv (points), discover.json (settings and boxes), discover.md (readable summary)
-    and peeling.png in `out`."""
+    and boxes.png in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "discover.csv", lambda p: result.table.to_csv(p, index=False, float_format="%.6g"))
     s = result.spec
@@ -401,4 +389,4 @@ def write_discovery(result: DiscoveryResult, out: Path) -> None:
     write_json(out / "discover.json", meta, digits=RESULT_DIGITS)
     text = "# Scenario discovery\n\n```\n" + result.format() + "\n```\n"
     write_atomic(out / "discover.md", lambda p: p.write_text(text, encoding="utf-8"))
-    save_figure(peeling_chart(result), out / "peeling.png")
+    save_figure(box_chart(result), out / "boxes.png")

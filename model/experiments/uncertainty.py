@@ -36,7 +36,7 @@ from ..cluster_model import ClusterModel
 from ..executor import run_tasks
 from ..inputs import ParamSource, RunInputs, compose_inputs, input_streams
 from ..io import RESULT_DIGITS, write_json
-from ..plots import save_figure
+from ..plots import save_figure, variance_chart
 from ..scenario import Scenario
 from ..sectors import SECTOR_INDEX, TARGET_SECTORS
 
@@ -162,24 +162,7 @@ def format_table(table: pd.DataFrame) -> str:
 
 def figure(table: pd.DataFrame, title: str) -> Any:
     """Stacked bars: the share of each outcome's ensemble variance from each source."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(8, 0.4 * len(table) + 1.4), layout="constrained")
-    ax = fig.subplots()
-    left = np.zeros(len(table))
-    colors = {"parameters": "tab:blue", "baseline": "tab:orange", "stochastic": "tab:gray"}
-    y = np.arange(len(table))
-    for src in SOURCES:
-        v = table[f"share_{src}"].fillna(0).to_numpy()
-        ax.barh(y, v, left=left, color=colors[src], label=src)
-        left += v
-    ax.set_yticks(y, table["outcome"], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("share of ensemble variance")
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(title, fontsize=9)
-    return fig
+    return variance_chart(table, title=title)
 
 
 def write_outputs(table: pd.DataFrame, meta: dict[str, Any], out: Path) -> None:

@@ -63,7 +63,7 @@ def full_output(investment: np.ndarray, turnover: np.ndarray) -> np.ndarray:
     return np.asarray(investment) * np.asarray(turnover)
 
 
-def ramp_increment(target_output: np.ndarray, ramp_quarters_left: np.ndarray, ramp_quarters: float) -> np.ndarray:
-    """Output added this step (yuan/year) by projects still ramping up: a linear ramp to
-    `target_output` over `ramp_quarters` steps."""
-    return np.where(ramp_quarters_left > 0, target_output / max(ramp_quarters, 1.0), 0.0)
+def ramp_increment(target_output: np.ndarray, steps_left: np.ndarray, ramp_steps: np.ndarray | float) -> np.ndarray:
+    """Offtake added this step (yuan/year) by projects still ramping up: a linear ramp to
+    `target_output` over `ramp_steps` steps (per project or one for all)."""
+    return np.where(steps_left > 0, target_output / np.maximum(ramp_steps, 1.0), 0.0)
