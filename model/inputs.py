@@ -5,9 +5,9 @@ prior draws for the rest, unless fixed), the 2020 (start) sector outputs drawn f
 published ranges, the yearly sector demand shocks, the sector price paths, the known project
 pipeline (investment, first output, whether the project is in the zone, and the export-control
 delay of the exposed fab) and the vaccine plant's sales (what was known on 2021-02-01). They are
-drawn from streams of their own, children of the replication's seed, before the model runs: two scenarios run with the same seed
-share them exactly (common random numbers), and they can be recorded (`RunInputs.row`) to ask
-why the runs that crossed 100 bn crossed.
+drawn from streams of their own, children of the replication's seed, before the model runs: two
+scenarios run with the same seed share them exactly (common random numbers), and they can be
+recorded (`RunInputs.row`) to ask why the runs that crossed 100 bn crossed.
 """
 
 from __future__ import annotations
