@@ -28,18 +28,19 @@ from . import agents as ag
 from .accounts import Accounts
 from .data import fact, facts
 from .entry import EntryRules
-from .firm_rules import FirmRules, startup
+from .firm_rules import FirmRules
 from .funders import Bank, Government, GuidanceFund
 from .inputs import ParamSource, RunInputs, draw_inputs
-from .mechanisms import innovation, market, projects, talent
+from .markets import SectorMarkets
+from .mechanisms import innovation, talent
 from .params import Params, population_assumptions, sector_assumptions
 from .policy import policy_path
-from .population import StartState, initial_firms, sector_counts
+from .population import StartState, initial_firms, sector_counts, settle_start
 from .project_office import ProjectOffice
 from .records import ZONE_METRICS, RunRecord, new_record, new_tally, record_year
 from .scenario import Scenario
-from .sectors import N_SECTORS, SECTOR_INDEX
-from .state import COHORT_COLUMNS, FIRM_COLUMNS, ColumnStore, Feedback, Markets
+from .sectors import N_SECTORS
+from .state import COHORT_COLUMNS, FIRM_COLUMNS, ColumnStore, Feedback
 from .talent_rules import TalentRules
 
 MODEL_STREAMS = (
@@ -172,52 +173,14 @@ class ClusterModel(mesa.Model):
         self.entrant_weight = cols.pop("stratum_weight")  # firms a new small-firm agent stands for, per sector
         rows = self.add_firms(**cols)
         self.n_start_firms = rows.size
-        f = self.firms
-        # start debt within what banks lend (at the unsubsidised rate)
-        young = startup(f.age[rows], f.anchor[rows], self.startup_steps)
-        margin = f.margin[rows] - p.startup_margin_penalty * young
-        limit = self.bank.limit(f.output[rows], margin, f.rd_intensity[rows], self.bank.rate)
-        f.debt[rows] = np.minimum(f.debt[rows], limit)
-        self.accounts.loans = float((f.weight[rows] * f.debt[rows]).sum())  # the banks' opening loan book
+        settle_start(self, rows)
         # the agglomeration reference: each sector's output and firm count at the end of 2020 in
         # the data (central values), whatever year the run starts in, so that crowding carries
         # over from the history into the projection instead of resetting at its start
         ref = StartState.from_facts(2020)
         self.ref_firm_counts = sector_counts(ref).astype(float)
         self.ref_market = ref.sector_output
-        self.markets = Markets(market=self.sector_output())
-        # firms already losing money at the start are at random points of their decline, as in a
-        # population that has been running (so exits start at their usual pace): a share of the
-        # way through burning their cash, or, past it, some steps into their distress
-        losing = margin < 0
-        rows_l = rows[losing]
-        burn = f.cash[rows_l] / (-margin[losing] * f.output[rows_l] * self.dt)  # steps of cash left at most
-        patience = max(p.distress_years * spy, 1.0)
-        phase = self.streams["population"].random(rows_l.size) * (burn + patience)
-        burning = phase < burn
-        f.cash[rows_l] = np.where(burning, f.cash[rows_l] * (1.0 - phase / np.maximum(burn, 1e-9)), 0.0)
-        f.distress[rows_l] = np.where(burning, 0, np.floor(phase - burn)).astype(np.int16)
-
-    def _open_vaccine_plant(self) -> None:
-        """The zone's vaccine plant (known_in_early_2021.md §A), built in 2020 by its parent,
-        sells its doses on contract from the first projected year while they last (in runs that
-        draw its output booked in the zone)."""
-        doses, p = self.inputs.vaccine_sales, self.params
-        if doses.max() <= 0:
-            return
-        s = SECTOR_INDEX[facts()["early_2021"]["vaccine_plant"]["sector"]]
-        (self.vaccine_row,) = self.add_firms(
-            sector=np.array([s], dtype=np.int8),
-            weight=1.0,
-            capacity=float(doses.max()),
-            cash=p.cash_target_years * float(doses.max()),
-            productivity=1.0,
-            rd_intensity=self.sector_rd[s],
-            base_rd=self.sector_rd[s],
-            margin=self.sector_margin[s],
-            anchor=True,
-        )
-        self.accounts.pay("project_capital", p.cash_target_years * float(doses.max()))
+        self.markets = SectorMarkets(market=self.sector_output())
 
     def add_firms(self, **columns: np.ndarray | float) -> np.ndarray:
         """Append firms to the store (one Mesa agent each); returns their rows."""
@@ -299,10 +262,13 @@ class ClusterModel(mesa.Model):
         self.accounts.year = year_i
         if (self.step_count - 1) % spy == 0:
             self.government.open_year(year_i, eff, spy)
-            self._apply_dated_shocks(year)
+            self.markets.apply_dated_shocks(self.policy_scenario.uncertainties.shocks, year, self.streams["shocks"])
         if self.step_count == 1:
-            self._open_vaccine_plant()
-        self._move_markets(year, eff)
+            self.project_office.open_vaccine_plant()
+        self.markets.move(self, year, eff)
+        self._cpi *= np.exp(self.inputs.cpi(year) * self.dt)
+        if self.vaccine_row >= 0 and self.firms.alive[self.vaccine_row]:
+            self.firms.contract[self.vaccine_row] = self.inputs.vaccine(year)
         self.government.pay_programmes(eff, self.params, self.dt)
         rules = self.rules
         rules.innovate(self, eff)
@@ -313,7 +279,7 @@ class ClusterModel(mesa.Model):
         rules.invest(self)
         self._remove_firms(rules.settle(self))
         self.guidance_fund.exit_stakes(self.step_count, self.params.exit_valuation_sd)
-        self._major_projects(eff)
+        self.project_office.hand_over(eff)
         rules.ramp_up(self)
         self.entry_rules.enter(self, eff)
         self.talent_rules.step(self, eff)
@@ -336,74 +302,12 @@ class ClusterModel(mesa.Model):
         return self.record
 
     # ------------------------------------------------------------------ wiring
-    def _apply_dated_shocks(self, year: int) -> None:
-        rng = self.streams["shocks"]
-        for shock in self.policy_scenario.uncertainties.shocks:
-            if shock.year == year and rng.random() < shock.probability:
-                hit = np.isin(np.arange(N_SECTORS), [SECTOR_INDEX[s] for s in shock.sectors])
-                organic = self.markets.market - self.markets.procurement
-                self.markets.market += hit * organic * shock.output_change
-
-    def _move_markets(self, year: int, eff: object) -> None:
-        """Prices move (capacity, project targets and contracts are in current yuan), and each
-        sector's market part follows its real trend and shock, its price level and the zone's
-        quality; urban-scenario spending won by zone firms is set for the year."""
-        p, mk, f = self.params, self.markets, self.firms
-        g = self.inputs.prices(year)
-        step = np.exp(g * self.dt)
-        mk.price *= step
-        self._cpi *= np.exp(self.inputs.cpi(year) * self.dt)
-        rows = f.live_rows()
-        sector = f.sector[rows]
-        for col in ("capacity", "ramp_target", "contract"):
-            getattr(f, col)[rows] *= step[sector]
-        quality = market.quality_index(f.productivity[rows], f.output[rows], f.weight[rows], sector, N_SECTORS)
-        change = np.log(quality / mk.quality)
-        mk.quality = quality
-        organic = (mk.market - mk.procurement) * np.exp(
-            market.market_log_growth(
-                p.trend() + p.zone_share_gain, self.inputs.shock(year), g, change, p.quality_elasticity, self.dt
-            )
-        )
-        mk.procurement = p.scenario_capture * eff.spending  # type: ignore[attr-defined]
-        mk.public = p.scenario_capture * eff.public_spending  # type: ignore[attr-defined]
-        mk.market = organic + mk.procurement
-        if self.vaccine_row >= 0 and f.alive[self.vaccine_row]:
-            f.contract[self.vaccine_row] = self.inputs.vaccine(year)
-
     def _remove_firms(self, gone: np.ndarray) -> None:
         f = self.firms
         f.remove(gone)
         f.output[gone] = f.capacity[gone] = f.attraction[gone] = 0.0
         ag.remove_agents(self, [self.firm_agents[r] for r in gone.tolist()])
         self.tally["exits"] += float(f.weight[gone].sum())
-
-    def _major_projects(self, eff: object) -> None:
-        """The project office's step; projects that start producing become anchor firms with
-        their capacity built and their offtake ramping up (FirmRules.ramp_up), their working
-        capital from their investors, and pull in suppliers."""
-        sector, investment, ramp_years = self.project_office.step(eff, self.dt)
-        if not sector.size:
-            return
-        target = projects.full_output(investment, self.project_turnover[sector]) * self.markets.price[sector]
-        ramp = np.maximum(np.round(ramp_years * self.steps_per_year), 1)
-        cash = self.params.cash_target_years * target
-        self.accounts.pay("project_capital", float(cash.sum()))
-        self.add_firms(
-            sector=sector,
-            weight=1.0,
-            capacity=target,
-            cash=cash,
-            productivity=self.markets.quality[sector],
-            rd_intensity=self.sector_rd[sector],
-            base_rd=self.sector_rd[sector],
-            margin=self.sector_margin[sector],
-            anchor=True,
-            ramp_left=ramp,
-            ramp_steps=ramp,
-            ramp_target=target,
-        )
-        self.entry_rules.add_suppliers(self, sector, np.full(sector.size, eff.suppliers_per_project))  # type: ignore[attr-defined]
 
 
 __all__ = ["ZONE_METRICS", "ClusterModel", "RunRecord"]

@@ -254,3 +254,26 @@ def initial_firms(
         "anchor": anchor[rows],
     }
     return cols | {"median_output": median, "stratum_weight": strata}
+
+
+def settle_start(m: Any, rows: np.ndarray) -> None:
+    """The start population's finances as in a population that has been running: debt within
+    what banks lend (at the unsubsidised rate; the banks' opening loan book), and firms already
+    losing money at random points of their decline (a share of the way through burning their
+    cash, or, past it, some steps into their distress), so exits start at their usual pace."""
+    from .firm_rules import startup
+
+    f, p = m.firms, m.params
+    young = startup(f.age[rows], f.anchor[rows], m.startup_steps)
+    margin = f.margin[rows] - p.startup_margin_penalty * young
+    limit = m.bank.limit(f.output[rows], margin, f.rd_intensity[rows], m.bank.rate)
+    f.debt[rows] = np.minimum(f.debt[rows], limit)
+    m.accounts.loans = float((f.weight[rows] * f.debt[rows]).sum())
+    losing = margin < 0
+    rows_l = rows[losing]
+    burn = f.cash[rows_l] / (-margin[losing] * f.output[rows_l] * m.dt)  # steps of cash left at most
+    patience = max(p.distress_years * m.steps_per_year, 1.0)
+    phase = m.streams["population"].random(rows_l.size) * (burn + patience)
+    burning = phase < burn
+    f.cash[rows_l] = np.where(burning, f.cash[rows_l] * (1.0 - phase / np.maximum(burn, 1e-9)), 0.0)
+    f.distress[rows_l] = np.where(burning, 0, np.floor(phase - burn)).astype(np.int16)

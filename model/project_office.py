@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
+from .data import facts
 from .mechanisms import projects
+from .sectors import SECTOR_INDEX
 from .state import PROJECT_COLUMNS, ColumnStore
 
 if TYPE_CHECKING:
@@ -129,3 +131,54 @@ class ProjectOffice(mesa.Agent):
         self.started += done.size
         model.tally["projects_started"] += done.size
         return pl.sector[done], pl.investment[done], pl.ramp_years[done]
+
+    def hand_over(self, eff: Any) -> None:
+        """This step's pipeline (`step`); projects that start producing become anchor firms with
+        their capacity built and their offtake ramping up (FirmRules.ramp_up), their working
+        capital paid by their investors, and pull in suppliers (EntryRules.add_suppliers)."""
+        m = self.model
+        sector, investment, ramp_years = self.step(eff, m.dt)
+        if not sector.size:
+            return
+        target = projects.full_output(investment, m.project_turnover[sector]) * m.markets.price[sector]
+        ramp = np.maximum(np.round(ramp_years * m.steps_per_year), 1)
+        cash = m.params.cash_target_years * target
+        m.accounts.pay("project_capital", float(cash.sum()))
+        m.add_firms(
+            sector=sector,
+            weight=1.0,
+            capacity=target,
+            cash=cash,
+            productivity=m.markets.quality[sector],
+            rd_intensity=m.sector_rd[sector],
+            base_rd=m.sector_rd[sector],
+            margin=m.sector_margin[sector],
+            anchor=True,
+            ramp_left=ramp,
+            ramp_steps=ramp,
+            ramp_target=target,
+        )
+        m.entry_rules.add_suppliers(m, sector, np.full(sector.size, eff.suppliers_per_project))
+
+    def open_vaccine_plant(self) -> None:
+        """The zone's vaccine plant (known_in_early_2021.md §A), built in 2020 by its parent,
+        sells its doses on contract from the first projected year while they last (in runs that
+        draw its output booked in the zone); its working capital comes from its parent."""
+        m = self.model
+        doses, p = m.inputs.vaccine_sales, m.params
+        if doses.max() <= 0:
+            return
+        s = SECTOR_INDEX[facts()["early_2021"]["vaccine_plant"]["sector"]]
+        cash = p.cash_target_years * float(doses.max())
+        (m.vaccine_row,) = m.add_firms(
+            sector=np.array([s], dtype=np.int8),
+            weight=1.0,
+            capacity=float(doses.max()),
+            cash=cash,
+            productivity=1.0,
+            rd_intensity=m.sector_rd[s],
+            base_rd=m.sector_rd[s],
+            margin=m.sector_margin[s],
+            anchor=True,
+        )
+        m.accounts.pay("project_capital", cash)

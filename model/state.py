@@ -132,27 +132,3 @@ class Feedback:
     talent_subsidy_mult: float = 1.0
     skill_multiplier: np.ndarray = field(default_factory=lambda: np.ones(N_SECTORS))
     land_ha: float = 0.0
-
-
-@dataclass
-class Markets:
-    """The sector markets (SECTOR_IDS order; see mechanisms/market.py).
-
-    market: the market part of each sector's demand (current yuan/yr), procurement included;
-    procurement: of it, urban-scenario spending won by zone firms (yuan/yr); public: of that,
-    bought by the zone government;
-    price: price level (1 at the start); quality: the zone's quality index at the last step;
-    unserved: demand zone firms could not serve this step (yuan/yr, leaks to firms elsewhere).
-    """
-
-    market: np.ndarray
-    procurement: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
-    public: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
-    price: np.ndarray = field(default_factory=lambda: np.ones(N_SECTORS))
-    quality: np.ndarray = field(default_factory=lambda: np.ones(N_SECTORS))
-    unserved: np.ndarray = field(default_factory=lambda: np.zeros(N_SECTORS))
-
-    def public_fraction(self) -> np.ndarray:
-        """[sector] share of the market part the zone government buys."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.market > 0, np.minimum(self.public / self.market, 1.0), 0.0)

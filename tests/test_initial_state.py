@@ -82,9 +82,11 @@ def test_scale_keeps_totals_and_shrinks_counts() -> None:
     full = ClusterModel(CENTRAL, rng=1, scale=1.0).firms
     large = np.sort(full.output[full.anchor | (full.output >= small.pop["individual_output_yuan"])])
     np.testing.assert_array_equal(np.sort(f.output[big]), large)
-    n_small = fact("zone", "firms", 2020) - large.size
-    assert (~big).sum() == pytest.approx(0.05 * n_small, abs=len(SECTOR_IDS))
-    assert len(small.agents_by_type[Firm]) == f.n < 0.1 * fact("zone", "firms", 2020)
+    # each sector keeps max(5%, min_sampled_agents) agents for its small firms (all, if fewer)
+    per_sector = np.bincount(full.sector[~(full.anchor | (full.output >= small.pop["individual_output_yuan"]))])
+    expected = np.minimum(per_sector, np.maximum(np.round(0.05 * per_sector), small.pop["min_sampled_agents"]))
+    assert (~big).sum() == expected.sum()
+    assert len(small.agents_by_type[Firm]) == f.n < 0.15 * fact("zone", "firms", 2020)
     assert small.record.sector_firms[0].sum() == pytest.approx(fact("zone", "firms", 2020))
 
 
