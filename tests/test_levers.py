@@ -64,10 +64,11 @@ def test_lever_moves_its_mechanism(name: str) -> None:
     assert direction != 0
     base, moved = _metric_runs(v)
     diff = (moved - base) * direction
-    # paired differences: positive on average and clearly so (one-sided t-test at 1%)
-    assert diff.mean() > 0, f"{name}: {v.metric} moved {diff.mean():+.4g} against the documented direction"
+    # paired differences: positive in the typical run and clearly so (one-sided Wilcoxon signed-rank
+    # test at 1%: a run whose populations diverge far does not mask the other fifteen)
+    assert np.median(diff) > 0, f"{name}: {v.metric} moved {np.median(diff):+.4g} against the documented direction"
     if np.ptp(diff) > 0:
-        assert stats.ttest_1samp(diff, 0.0, alternative="greater").pvalue < 0.01, (name, diff)
+        assert stats.wilcoxon(diff, alternative="greater").pvalue < 0.01, (name, diff)
 
 
 def test_baseline_is_2020_levers() -> None:

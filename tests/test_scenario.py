@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from model.cli import app
 from model.levers import BASELINE_LEVERS
+from model.mechanisms.funding import INSTRUMENTS
 from model.scenario import ScenarioError, load_scenario
 
 from .conftest import SCENARIOS
@@ -120,9 +121,9 @@ def test_every_shipped_scenario_validates_and_runs(path: Path) -> None:
     assert model.record.sector_output[1].sum() > 0
     ledger = model.government.ledger
     first = sc.at(2021)
-    assert (
-        ledger.paid[0].sum() <= first.policy.special_funds_yuan_per_year + first.ecosystem.innovation_fund_yuan_per_year
-    )
+    special = ledger.paid[0, : len(INSTRUMENTS)].sum()  # the instruments: at most the special funds
+    assert special <= first.policy.special_funds_yuan_per_year + first.ecosystem.innovation_fund_yuan_per_year
+    assert ledger.paid[0, len(INSTRUMENTS) :].sum() == pytest.approx(ledger.provided[0, len(INSTRUMENTS) :].sum())
 
 
 def test_stress_scenarios_inherit_five_measures() -> None:
