@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+from mesa.agentset import AgentSet
 
 from . import agents as ag
+from . import draws
 from .accounts import Accounts
 from .data import fact, facts
 from .entry import EntryRules
@@ -40,8 +42,17 @@ from .project_office import ProjectOffice
 from .records import ZONE_METRICS, RunRecord, new_record, new_tally, record_year
 from .scenario import Scenario
 from .sectors import N_SECTORS
-from .state import COHORT_COLUMNS, FIRM_COLUMNS, ColumnStore, Feedback
+from .state import COHORT_COLUMNS, FIRM_COLUMNS, ColumnStore, Feedback, wsum
 from .talent_rules import TalentRules
+
+COMPACT_SHARE = 0.2
+"""A store drops the rows of members that have left once they are this share of its rows."""
+REMOVED_ZERO = {
+    "firms": ("weight", "output", "capacity", "attraction", "contract", "cash", "debt", "rd_year", "rd_last_year"),
+    "cohorts": ("persons",),
+}
+"""Columns zeroed when a member leaves: its row then adds nothing to any sum (rules run on whole
+columns) until the store is compacted (ColumnStore.compact)."""
 
 MODEL_STREAMS = (
     "population",
@@ -64,7 +75,7 @@ MODEL_STREAMS = (
 draws one mechanism makes leaves the others' draws as they were (closer common random numbers
 between scenarios)."""
 ROW_PURPOSES = ("growth", "innovation", "certify", "talent_outflow", "project_loss", "project_delay")
-"""Per-row draws (see ClusterModel.row_draws)."""
+"""Per-member draws (see ClusterModel.uniforms)."""
 
 
 class ClusterModel(mesa.Model):
@@ -140,7 +151,7 @@ class ClusterModel(mesa.Model):
         self.policy = policy_path(self.policy_scenario, self.years, self.params)
         self._rest_of_economy = self.start.gdp - float(self.va_ratio @ self.start.sector_output)
         self._cpi = 1.0  # national consumer prices relative to the start (deflates the rest of GDP)
-        self.vaccine_row = -1  # the vaccine plant's firm row, once it sells (known_in_early_2021.md §A)
+        self.vaccine_id = -1  # the vaccine plant's firm id, once it sells (known_in_early_2021.md §A)
 
         n_years = len(self.years) - 1
         self.accounts = Accounts(max(n_years, 1))
@@ -148,8 +159,7 @@ class ClusterModel(mesa.Model):
         self.tally = new_tally()
         self.firms = ColumnStore(FIRM_COLUMNS, capacity=4096)
         self.cohorts = ColumnStore(COHORT_COLUMNS, capacity=4096)
-        self.firm_agents: list[ag.Firm] = []
-        self.cohort_agents: list[ag.TalentCohort] = []
+        self._views: dict[str, tuple[int, dict[int, ag._View]]] = {}  # Mesa agent views (agents.py), by store
         self.government = Government(self, max(n_years, 1))
         self.guidance_fund = GuidanceFund(self, round(self.params.fund_holding_years * steps_per_year))
         self.bank = Bank(self, self.params)
@@ -183,27 +193,64 @@ class ClusterModel(mesa.Model):
         self.markets = SectorMarkets(market=self.sector_output())
 
     def add_firms(self, **columns: np.ndarray | float) -> np.ndarray:
-        """Append firms to the store (one Mesa agent each); returns their rows."""
-        rows = self.firms.append(len(np.atleast_1d(columns["sector"])), **columns)
-        self.firm_agents.extend(ag.create_firms(self, rows))
-        return rows
+        """Append firms to the store; returns their rows."""
+        return self.firms.append(len(np.atleast_1d(columns["sector"])), **columns)
 
     def add_cohorts(self, field: np.ndarray, level: np.ndarray) -> None:
-        rows = self.cohorts.append(field.size, field=field, level=level, persons=self.persons_per_agent)
-        self.cohort_agents.extend(ag.create_cohorts(self, rows))
+        self.cohorts.append(field.size, field=field, level=level, persons=self.persons_per_agent)
 
-    def remove_cohorts(self, rows: np.ndarray) -> None:
-        self.cohorts.remove(rows)
-        ag.remove_agents(self, [self.cohort_agents[r] for r in rows.tolist()])
+    def remove_members(self, store: str, rows: np.ndarray | int) -> None:
+        """Take members out of a store (firms close, cohorts leave): their rows stay, with every
+        amount zeroed so they add nothing to any sum, until the store is compacted."""
+        s = getattr(self, store)
+        s.remove(rows)
+        for col in REMOVED_ZERO[store]:
+            getattr(s, col)[rows] = 0
 
-    def row_draws(self, purpose: str) -> np.random.Generator:
-        """A generator for this step's per-row draws of `purpose` (ROW_PURPOSES), seeded by the
-        run, the purpose and the step. Draw one value per row of the store (`.random(store.n)`)
-        and index it by row: a firm (or cohort, or project) then gets the same draw in every
-        scenario run with the same seed, even where entry differs, so common random numbers
-        survive the divergence of the populations."""
-        key = (ROW_PURPOSES.index(purpose), self.step_count)
-        return np.random.default_rng(np.random.SeedSequence(self._row_entropy, spawn_key=key))
+    # ------------------------------------------------------------------ Mesa agents (views)
+    def _agent_views(self, store: str) -> list[ag._View]:
+        """One view agent per living member of `store`: kept while the member lives (so an
+        AgentSet a user holds follows arrivals and departures like Mesa's own), created when
+        first asked for."""
+        s = getattr(self, store, None)
+        if s is None:
+            return []
+        version, views = self._views.get(store, (-1, {}))
+        if version != s.version:
+            cls = ag.VIEW_TYPES[store]
+            views = {i: views.get(i) or cls(self, i) for i in s.id[s.alive].tolist()}
+            self._views[store] = (s.version, views)
+        return list(views.values())
+
+    @property
+    def agents(self) -> AgentSet:  # type: ignore[override]
+        """Every agent: the funders and the project office, one Firm per living firm and one
+        TalentCohort per living cohort (views of their store rows, agents.py)."""
+        views = [v for store in ag.VIEW_TYPES for v in self._agent_views(store)]
+        return AgentSet([*super().agents, *views], random=self.random)
+
+    @property
+    def agents_by_type(self) -> dict[type, AgentSet]:  # type: ignore[override]
+        """The agents by class (as `agents`)."""
+        out = {t: AgentSet(list(a), random=self.random) for t, a in super().agents_by_type.items()}
+        for store, cls in ag.VIEW_TYPES.items():
+            out[cls] = AgentSet(self._agent_views(store), random=self.random)
+        return out
+
+    @property
+    def agent_types(self) -> list[type]:  # type: ignore[override]
+        return list(self.agents_by_type)
+
+    def uniforms(self, purpose: str, ids: np.ndarray) -> np.ndarray:
+        """This step's U(0,1) draws of `purpose` (ROW_PURPOSES), one per member id (draws.py): a
+        firm (or cohort, or project) gets the same draw in every scenario run with the same seed,
+        even where entry differs, so common random numbers survive the divergence of the
+        populations; draws are made only for the members asked about."""
+        return draws.uniforms(draws.stream_key(self._row_entropy, ROW_PURPOSES.index(purpose), self.step_count), ids)
+
+    def laplace(self, purpose: str, ids: np.ndarray) -> np.ndarray:
+        """This step's unit-variance Laplace draws of `purpose`, one per member id (as `uniforms`)."""
+        return draws.laplace(draws.stream_key(self._row_entropy, ROW_PURPOSES.index(purpose), self.step_count), ids)
 
     # ------------------------------------------------------------------ derived quantities
     def ht_threshold(self, output: np.ndarray) -> np.ndarray:
@@ -213,11 +260,9 @@ class ClusterModel(mesa.Model):
     def labour_demand(self) -> np.ndarray:
         """Workers the living firms need per sector (persons)."""
         f = self.firms
-        rows = f.live_rows()
-        sector = f.sector[rows]
-        skill = self.feedback.skill_multiplier[sector]
-        d = talent.labour_demand(f.output[rows], self.output_per_worker[sector], f.productivity[rows] * skill)
-        return np.bincount(sector, weights=d * f.weight[rows], minlength=N_SECTORS)
+        skill = self.feedback.skill_multiplier[f.sector]
+        d = talent.labour_demand(f.output, self.output_per_worker[f.sector], f.productivity * skill)
+        return np.bincount(f.sector, weights=d * f.weight, minlength=N_SECTORS)
 
     def talent_pool(self) -> np.ndarray:
         """Persons in the zone's talent pool per skill field (sector)."""
@@ -239,8 +284,8 @@ class ClusterModel(mesa.Model):
         """Sales run rate (yuan/year) of the firms founded after the start (start-ups and
         suppliers; major projects and the vaccine plant are not entrants of this kind)."""
         f = self.firms
-        new = slice(self.n_start_firms, f.n)
-        return float((f.weight[new] * f.output[new])[~f.anchor[new]].sum())
+        new = (f.id >= self.n_start_firms) & ~f.anchor  # ids are given in order of arrival
+        return wsum(f.weight[new], f.output[new])
 
     def gdp(self, output: np.ndarray, year: int, real: bool = False) -> float:
         """Zone GDP (yuan/yr): value added of the sectors plus the rest of the economy (whose
@@ -267,8 +312,8 @@ class ClusterModel(mesa.Model):
             self.project_office.open_vaccine_plant()
         self.markets.move(self, year, eff)
         self._cpi *= np.exp(self.inputs.cpi(year) * self.dt)
-        if self.vaccine_row >= 0 and self.firms.alive[self.vaccine_row]:
-            self.firms.contract[self.vaccine_row] = self.inputs.vaccine(year)
+        if (row := int(self.firms.rows_of(self.vaccine_id))) >= 0:
+            self.firms.contract[row] = self.inputs.vaccine(year)
         self.government.pay_programmes(eff, self.params, self.dt)
         rules = self.rules
         rules.innovate(self, eff)
@@ -285,7 +330,9 @@ class ClusterModel(mesa.Model):
         self.talent_rules.step(self, eff)
         rules.certify(self, eff)
         f = self.firms
-        f.age[:] += f.alive  # the living age a step (exited rows are never read)
+        f.age[:] += f.alive  # the living age a step
+        f.compact(COMPACT_SHARE)
+        self.cohorts.compact(COMPACT_SHARE)
         out = self.sector_output()
         self._year += np.stack([out, out / self.markets.price]) * self.dt
         self._year_entrant += self.entrant_output() * self.dt
@@ -303,11 +350,8 @@ class ClusterModel(mesa.Model):
 
     # ------------------------------------------------------------------ wiring
     def _remove_firms(self, gone: np.ndarray) -> None:
-        f = self.firms
-        f.remove(gone)
-        f.output[gone] = f.capacity[gone] = f.attraction[gone] = 0.0
-        ag.remove_agents(self, [self.firm_agents[r] for r in gone.tolist()])
-        self.tally["exits"] += float(f.weight[gone].sum())
+        self.tally["exits"] += float(self.firms.weight[gone].sum())
+        self.remove_members("firms", gone)
 
 
 __all__ = ["ZONE_METRICS", "ClusterModel", "RunRecord"]

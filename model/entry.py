@@ -45,8 +45,7 @@ class EntryRules:
         from .policy import entry_cost_baseline
 
         f, p, rng = m.firms, m.params, m.streams["entry"]
-        rows = f.live_rows()
-        firms_now = np.bincount(f.sector[rows], weights=f.weight[rows], minlength=N_SECTORS)
+        firms_now = np.bincount(f.sector, weights=f.weight, minlength=N_SECTORS)
         cost = entry_exit.entry_cost_index(
             eff.land_cost_reduction,
             eff.rent_subsidy_share * m.feedback.rent_coverage,
@@ -162,11 +161,11 @@ class EntryRules:
         rd_sigma = m.pop["rd_sigma"]
         rd = m.sector_rd[sector] * np.exp(rd_sigma * rng.standard_normal(sector.size) - rd_sigma**2 / 2)
         f = m.firms
-        rows = f.live_rows()
+        totals = np.bincount(f.sector, weights=f.weight * f.attraction, minlength=N_SECTORS)
         attraction = np.zeros(sector.size)
         for s in np.unique(sector):
             these = sector == s
-            total = float((f.weight[rows] * f.attraction[rows])[f.sector[rows] == s].sum())
+            total = float(totals[s])
             attraction[these] = market.entrant_attraction(
                 sales[these], weight[these], float(m.markets.market[s]), total
             )

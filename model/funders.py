@@ -25,15 +25,23 @@ from .mechanisms import finance, funding
 from .mechanisms.funding import BUDGET_LINES, INSTRUMENTS, PROGRAMMES
 from .population import pick_weighted
 from .sectors import N_SECTORS
-from .state import ColumnStore
+from .state import ColumnStore, wsum
 
 if TYPE_CHECKING:
     from .cluster_model import ClusterModel
     from .policy import YearPolicy
 
 LINE = {name: i for i, name in enumerate(BUDGET_LINES)}
+
+
+def per_firm(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """A payout per agent (yuan for all the firms it stands for) as yuan per firm (0 for rows of
+    firms that have closed, weight 0)."""
+    return np.divide(total, weight, out=np.zeros_like(total), where=weight > 0)
+
+
 STAKE_COLUMNS: dict[str, type] = {
-    "firm": np.int64,  # firm row
+    "firm": np.int64,  # firm id
     "public": np.float64,  # guidance-fund yuan invested (all the firms the agent stands for)
     "step": np.int32,  # step of the deal
     "output_then": np.float64,  # the firm's sales then, yuan/yr
@@ -129,42 +137,35 @@ class Government(mesa.Agent):
         from .mechanisms import talent
 
         f, p, fb, rules = m.firms, m.params, m.feedback, m.rules
-        rows, w = rules.rows, rules.weight
-        sector = f.sector[rows]
-        out = f.output[rows]
+        w = rules.weight
+        sector, out = f.sector, f.output
         targeted = eff.targeted[sector]
-        cash = f.cash[rows]
-        claims = funding.interest_claims(f.debt[rows], m.bank.rate, eff.interest_subsidy_share, targeted, m.dt)
-        paid = self.pay("loan_interest", claims * w, sector) / w
+        cash = f.cash
+        claims = funding.interest_claims(f.debt, m.bank.rate, eff.interest_subsidy_share, targeted, m.dt)
+        paid = per_firm(self.pay("loan_interest", claims * w, sector), w)
         cash += paid
         owed = np.bincount(sector, weights=w * claims / max(eff.interest_subsidy_share, 1e-12), minlength=N_SECTORS)
         with np.errstate(divide="ignore", invalid="ignore"):
             fb.interest_coverage = np.where(
                 owed > 0, np.bincount(sector, weights=w * paid, minlength=N_SECTORS) / owed, 0.0
             )
-        small = (startup(f.age[rows], f.anchor[rows], m.startup_steps) | (out < m.pop["small_firm_output_yuan"])) & (
-            targeted
-        )
-        workers = np.zeros(rows.size)
-        workers[small] = talent.labour_demand(
-            out[small], m.output_per_worker[sector[small]], f.productivity[rows[small]]
-        )
+        small = (startup(f.age, f.anchor, m.startup_steps) | (out < m.pop["small_firm_output_yuan"])) & targeted
+        workers = np.where(small, talent.labour_demand(out, m.output_per_worker[sector], f.productivity), 0.0)
         claims = funding.rent_claims(workers, p.rent_per_worker, eff.rent_subsidy_share, small, m.dt)
-        paid = self.pay("rent", claims * w, sector) / w
+        paid = per_firm(self.pay("rent", claims * w, sector), w)
         cash += paid
-        total = float((w * claims).sum())
-        fb.rent_coverage = float((w * paid).sum()) / total if total > 0 else 1.0
+        total = wsum(w, claims)
+        fb.rent_coverage = wsum(w, paid) / total if total > 0 else 1.0
         if m.step_count % m.steps_per_year == 0:
             claims = funding.rd_reward_claims(
-                eff.rd_reward_rate, f.rd_year[rows], f.rd_last_year[rows], targeted & (f.rd_last_year[rows] > 0)
+                eff.rd_reward_rate, f.rd_year, f.rd_last_year, targeted & (f.rd_last_year > 0)
             )
-            paid = self.pay("rd_reward", claims * w, sector) / w
+            paid = per_firm(self.pay("rd_reward", claims * w, sector), w)
             cash += paid
-            total = float((w * claims).sum())
-            fb.rd_payout_ratio = float((w * paid).sum()) / total if total > 0 else 1.0
-            f.rd_last_year[rows] = f.rd_year[rows]
-            f.rd_year[rows] = 0.0
-        f.cash[rows] = cash
+            total = wsum(w, claims)
+            fb.rd_payout_ratio = wsum(w, paid) / total if total > 0 else 1.0
+            f.rd_last_year[:] = f.rd_year
+            f.rd_year[:] = 0.0
 
     def end_step(self) -> None:
         self.steps_left = max(self.steps_left - 1, 1)
@@ -237,14 +238,13 @@ class GuidanceFund(mesa.Agent):
         tickets sized to that gap (at most the lever's ticket), chosen with probability
         proportional to the sector's targeting weight and the firm's productivity."""
         f, rules = m.firms, m.rules
-        rows = rules.rows
-        sector = f.sector[rows]
-        cand = (f.age[rows] < 3 * m.startup_steps) & ~f.anchor[rows] & eff.targeted[sector] & (rules.gap > 0)
-        weight = eff.sector_weights[sector] * f.productivity[rows] * cand
+        sector = f.sector
+        cand = (f.age < 3 * m.startup_steps) & ~f.anchor & eff.targeted[sector] & (rules.gap > 0) & (rules.weight > 0)
+        weight = eff.sector_weights[sector] * f.productivity * cand
         tickets = funding.equity_tickets(rules.gap, eff.equity_deal)
-        equity = self.invest(rows, weight, tickets, eff.private_leverage, m.step_count)
-        f.cash[rows] += equity
-        m.tally["equity_invested"] += float((rules.weight * equity).sum())
+        equity = self.invest(np.arange(f.n), weight, tickets, eff.private_leverage, m.step_count)
+        f.cash[:] += equity
+        m.tally["equity_invested"] += wsum(rules.weight, equity)
         m.tally["equity_deals"] += float(rules.weight[equity > 0].sum())
 
     def seed(self, sector: np.ndarray, need: np.ndarray, weight: np.ndarray, leverage: float, cap: float) -> np.ndarray:
@@ -266,7 +266,7 @@ class GuidanceFund(mesa.Agent):
         f, acc = self.model.firms, self.model.accounts
         acc.pay("equity_public", float(public.sum()))
         acc.pay("equity_private", float((public * leverage).sum()))
-        self.stakes.append(rows.size, firm=rows, public=public, step=step, output_then=f.output[rows])
+        self.stakes.append(rows.size, firm=f.id[rows], public=public, step=step, output_then=f.output[rows])
         self.public_invested += float(public.sum())
         self.private_invested += float(public.sum()) * leverage
         self.deals += int(f.weight[rows].sum())
@@ -285,8 +285,8 @@ class GuidanceFund(mesa.Agent):
         if due.size == 0:
             return 0.0
         f = self.model.firms
-        firm = st.firm[due]
-        growth = np.where(f.alive[firm], f.output[firm] / np.maximum(st.output_then[due], 1.0), 0.0)
+        firm = f.rows_of(st.firm[due])
+        growth = np.where(firm >= 0, f.output[firm] / np.maximum(st.output_then[due], 1.0), 0.0)
         noise = np.exp(valuation_sd * self.model.streams["funders"].standard_normal(due.size))
         st.remove(due)
         proceeds = float((st.public[due] * growth * noise).sum())

@@ -51,11 +51,10 @@ class SectorMarkets:
         g = m.inputs.prices(year)
         step = np.exp(g * m.dt)
         self.price *= step
-        rows = f.live_rows()
-        sector = f.sector[rows]
+        sector_step = step[f.sector]
         for col in ("capacity", "ramp_target", "contract"):
-            getattr(f, col)[rows] *= step[sector]
-        quality = market.quality_index(f.productivity[rows], f.output[rows], f.weight[rows], sector, N_SECTORS)
+            getattr(f, col)[:] *= sector_step
+        quality = market.quality_index(f.productivity, f.output, f.weight, f.sector, N_SECTORS)
         change = np.log(quality / self.quality)
         self.quality = quality
         organic = (self.market - self.procurement) * np.exp(

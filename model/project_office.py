@@ -108,7 +108,7 @@ class ProjectOffice(mesa.Agent):
         model.feedback.land_ha -= float(pl.land_ha[got].sum())
         still = np.setdiff1d(waiting, got, assume_unique=True)
         p_loss = -np.expm1(-p.project_loss_hazard * dt)
-        gone = still[model.row_draws("project_loss").random(pl.n)[still] < p_loss]
+        gone = still[model.uniforms("project_loss", pl.id[still]) < p_loss]
         pl.remove(gone)
         self.lost += gone.size
         # construction: incentive instalments paid from the project-support budget to the
@@ -120,7 +120,7 @@ class ProjectOffice(mesa.Agent):
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(claims > 0, paid / claims, 1.0)
         p_slip = -np.expm1(-pl.delay_hazard[building] * dt)
-        slipped = model.row_draws("project_delay").random(pl.n)[building] < p_slip
+        slipped = model.uniforms("project_delay", pl.id[building]) < p_slip
         progress = projects.construction_progress(share, slipped)
         build_steps = max(p.project_build_years * steps_per_year, 1.0)
         new = ~pl.known[building]  # known projects' money was committed before the run
@@ -170,7 +170,7 @@ class ProjectOffice(mesa.Agent):
             return
         s = SECTOR_INDEX[facts()["early_2021"]["vaccine_plant"]["sector"]]
         cash = p.cash_target_years * float(doses.max())
-        (m.vaccine_row,) = m.add_firms(
+        (row,) = m.add_firms(
             sector=np.array([s], dtype=np.int8),
             weight=1.0,
             capacity=float(doses.max()),
@@ -181,4 +181,5 @@ class ProjectOffice(mesa.Agent):
             margin=m.sector_margin[s],
             anchor=True,
         )
+        m.vaccine_id = int(m.firms.id[row])
         m.accounts.pay("project_capital", cash)

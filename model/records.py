@@ -11,6 +11,7 @@ import numpy as np
 from .accounts import Accounts
 from .mechanisms import funding, talent
 from .sectors import INDUSTRIAL_MASK, N_SECTORS, SECTOR_INDEX, TARGET_SECTORS
+from .state import wsum
 
 TARGETS = [SECTOR_INDEX[s] for s in TARGET_SECTORS]
 
@@ -168,14 +169,12 @@ def record_year(m: ClusterModel, i: int, output: np.ndarray, real: np.ndarray, e
     the calendar-year sum of the output of firms founded after the start) and the year's tally;
     then reset the tally."""
     f, r, t = m.firms, m.record, m.tally
-    rows = f.live_rows()
-    sector = f.sector[rows]
-    w = f.weight[rows]
+    sector, w = f.sector, f.weight  # rows of closed firms have weight 0
     r.sector_output[i] = output
     r.sector_real_output[i] = real
     r.sector_firms[i] = np.bincount(sector, weights=w, minlength=N_SECTORS)
     workers = talent.labour_demand(
-        f.output[rows], m.output_per_worker[sector], f.productivity[rows] * m.feedback.skill_multiplier[sector]
+        f.output, m.output_per_worker[sector], f.productivity * m.feedback.skill_multiplier[sector]
     )
     r.sector_employees[i] = np.bincount(sector, weights=w * workers, minlength=N_SECTORS)
     z = r.zone
@@ -186,12 +185,12 @@ def record_year(m: ClusterModel, i: int, output: np.ndarray, real: np.ndarray, e
     z["price_level"][i] = float(output.sum() / max(real.sum(), 1.0))
     z["entrant_output"][i] = entrant_output
     z["firms"][i] = float(w.sum())
-    z["high_tech_firms"][i] = float((w * f.high_tech[rows]).sum())
+    z["high_tech_firms"][i] = wsum(w, f.high_tech)
     z["talent_persons"][i] = m.talent_pool().sum()
-    z["rd_spending"][i] = float((w * f.rd_intensity[rows] * f.output[rows]).sum())
-    z["rd_intensity"][i] = z["rd_spending"][i] / max(float((w * f.output[rows]).sum()), 1.0)
-    z["debt"][i] = float((w * f.debt[rows]).sum())
-    z["credit_limit"][i] = float((m.rules.weight * m.rules.limit).sum())
+    z["rd_spending"][i] = wsum(w, (f.rd_intensity * f.output))
+    z["rd_intensity"][i] = z["rd_spending"][i] / max(wsum(w, f.output), 1.0)
+    z["debt"][i] = wsum(w, f.debt)
+    z["credit_limit"][i] = m.rules.limit_total
     pl = m.project_office.pipeline
     z["projects_waiting"][i] = float(np.count_nonzero(pl.alive & ~pl.has_land))
     z["skill_level"][i] = float(m.mean_skill_level())

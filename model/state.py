@@ -66,13 +66,30 @@ COHORT_COLUMNS: dict[str, type] = {
 }
 
 
+def wsum(weight: np.ndarray, values: np.ndarray) -> float:
+    """sum(weight x values) as a float: totals over agents that stand for several firms. An
+    elementwise sum, not BLAS: deterministic whatever the thread count, and no thread start-up on
+    a busy machine."""
+    return float(np.sum(weight * values))
+
+
 class ColumnStore:
-    """Growable struct-of-arrays; `store.output` is a view of the used rows."""
+    """Growable struct-of-arrays; `store.output` is a view of the used rows.
+
+    Every member has an `id`, assigned in order of arrival and never reused, so ids are sorted
+    and `rows_of` finds members by bisection. A member that leaves (`remove`) keeps its row with
+    `alive` False until `compact` drops the rows of those gone (order kept; rows then change, ids
+    do not). Stores whose rules run on whole columns (firms, cohorts) zero a leaver's weight-like
+    columns, so its row adds nothing to any sum until it is compacted away.
+    """
 
     def __init__(self, columns: dict[str, type], capacity: int = 1024) -> None:
-        self._columns = columns
-        self._data = {name: np.zeros(max(capacity, 16), dtype=dt) for name, dt in columns.items()}
+        self._columns = {"id": np.int64, **columns}
+        self._data = {name: np.zeros(max(capacity, 16), dtype=dt) for name, dt in self._columns.items()}
         self.n = 0
+        self.next_id = 0
+        self.dead = 0  # rows of members that have left, not yet compacted away
+        self.version = 0  # changes whenever members arrive or leave
         self._live: np.ndarray | None = None
 
     def __getattr__(self, name: str) -> np.ndarray:
@@ -92,18 +109,38 @@ class ColumnStore:
                 grown[:start] = arr[:start]
                 self._data[name] = grown
         for name, val in values.items():
-            if name not in self._columns:
+            if name not in self._columns or name == "id":
                 raise KeyError(f"unknown column {name!r}")
             self._data[name][start:stop] = val
         self._data["alive"][start:stop] = True
+        self._data["id"][start:stop] = np.arange(self.next_id, self.next_id + count)
+        self.next_id += count
         self.n = stop
+        self.version += 1
         self._live = None
         return np.arange(start, stop)
 
     def remove(self, rows: np.ndarray) -> None:
-        """Mark members as gone (their rows are kept, `alive` False)."""
-        self._data["alive"][rows] = False
+        """Mark members as gone (their rows are kept, `alive` False, until `compact`)."""
+        alive = self._data["alive"]
+        self.dead += int(np.count_nonzero(alive[rows]))
+        alive[rows] = False
+        self.version += 1
         self._live = None
+
+    def compact(self, min_dead_share: float = 0.0) -> bool:
+        """Drop the rows of members that have left, keeping order, if they are more than
+        `min_dead_share` of the rows; returns whether it did."""
+        if self.dead == 0 or self.dead <= min_dead_share * self.n:
+            return False
+        keep = self._data["alive"][: self.n].copy()
+        k = int(keep.sum())
+        for arr in self._data.values():
+            arr[:k] = arr[: self.n][keep]
+            arr[k : self.n] = 0  # rows past the end are zero (`append` relies on it)
+        self.n, self.dead = k, 0
+        self._live = None
+        return True
 
     def live_rows(self) -> np.ndarray:
         """Row numbers of living members (cached until members are added or removed: change
@@ -111,6 +148,14 @@ class ColumnStore:
         if self._live is None:
             self._live = np.flatnonzero(self.alive)
         return self._live
+
+    def rows_of(self, ids: np.ndarray | int) -> np.ndarray:
+        """Rows of the members with these ids (-1 for members that have left or never were)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        col = self.id
+        pos = np.minimum(np.searchsorted(col, ids), max(self.n - 1, 0))
+        found = (self.n > 0) & (col[pos] == ids) & self.alive[pos] if self.n else np.zeros(ids.shape, dtype=bool)
+        return np.where(found, pos, -1)
 
 
 @dataclass

@@ -86,10 +86,10 @@ class TalentRules:
             p.excess_unemployed_exit,
             m.dt,
         )
-        u = m.row_draws("talent_outflow").random(c.n)[crow]
+        u = m.uniforms("talent_outflow", c.id[crow])
         gone = crow[u < p_out[c.field[crow]]]
         m.tally["talent_outflow"] += float(c.persons[gone].sum())
-        m.remove_cohorts(gone)
+        m.remove_members("cohorts", gone)
         # arrivals: whole cohorts once enough persons have come
         self.carry += arrivals
         n_new = np.floor(self.carry / m.persons_per_agent).astype(int)
