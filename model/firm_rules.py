@@ -75,6 +75,7 @@ class FirmRules:
         self.rate = np.zeros(0)  # borrowing rate each firm pays after subsidies (1/yr)
         self.limit = np.zeros(0)  # credit limit of each firm this step (yuan)
         self.margin = np.zeros(0)  # operating margin of each firm this step (operating_margin)
+        self.young = np.zeros(0, dtype=bool)  # start-ups this step (startup)
         self.limit_total = 0.0  # what banks would lend the firms that remain after this step's exits (yuan)
 
     # ------------------------------------------------------------------ R&D and innovation
@@ -129,7 +130,7 @@ class FirmRules:
         what equity can be used for)."""
         f, p = m.firms, m.params
         out = f.output
-        young = startup(f.age, f.anchor, m.startup_steps)
+        self.young = young = startup(f.age, f.anchor, m.startup_steps)
         self.margin = (
             operating_margin(f.margin, young, f.rd_intensity, f.base_rd, p.startup_margin_penalty)
             - p.induced_margin_penalty * f.induced
@@ -181,7 +182,7 @@ class FirmRules:
         f, p, acc = m.firms, m.params, m.accounts
         w = self.weight
         out = f.output
-        young = startup(f.age, f.anchor, m.startup_steps)
+        young = self.young
         revenue = out * m.dt
         market_sales = np.bincount(f.sector, weights=w * np.maximum(out - f.contract, 0.0), minlength=N_SECTORS)
         public = float(market_sales @ m.markets.public_fraction()) * m.dt

@@ -133,7 +133,6 @@ class Government(mesa.Agent):
         loan-interest subsidies (a share of the interest on their debt; lowers the rate banks
         count next step), rent subsidies for small and young firms, and once a year the R&D-growth
         reward on the increase of a firm's R&D spending over last year."""
-        from .firm_rules import startup
         from .mechanisms import talent
 
         f, p, fb, rules = m.firms, m.params, m.feedback, m.rules
@@ -149,7 +148,7 @@ class Government(mesa.Agent):
             fb.interest_coverage = np.where(
                 owed > 0, np.bincount(sector, weights=w * paid, minlength=N_SECTORS) / owed, 0.0
             )
-        small = (startup(f.age, f.anchor, m.startup_steps) | (out < m.pop["small_firm_output_yuan"])) & targeted
+        small = (rules.young | (out < m.pop["small_firm_output_yuan"])) & targeted
         workers = np.where(small, talent.labour_demand(out, m.output_per_worker[sector], f.productivity), 0.0)
         claims = funding.rent_claims(workers, p.rent_per_worker, eff.rent_subsidy_share, small, m.dt)
         paid = per_firm(self.pay("rent", claims * w, sector), w)

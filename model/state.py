@@ -67,10 +67,10 @@ COHORT_COLUMNS: dict[str, type] = {
 
 
 def wsum(weight: np.ndarray, values: np.ndarray) -> float:
-    """sum(weight x values) as a float: totals over agents that stand for several firms. An
-    elementwise sum, not BLAS: deterministic whatever the thread count, and no thread start-up on
-    a busy machine."""
-    return float(np.sum(weight * values))
+    """sum(weight x values) as a float: totals over agents that stand for several firms. One
+    pass without BLAS (einsum): deterministic whatever the thread count, and no thread start-up
+    on a busy machine (OpenBLAS's threaded dot costs milliseconds there)."""
+    return float(np.einsum("i,i->", weight, values))
 
 
 class ColumnStore:
