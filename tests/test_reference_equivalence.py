@@ -33,9 +33,11 @@ from .conftest import SCENARIOS, SMALL_SCALE
 
 RUNS = 30
 ALPHA = 0.01
-KS_SCALE = 0.03
-"""Scale of the KS ensembles (about 1,700 firm agents at the start): the reference takes
-~0.3 s a run here (idle machine), so 2 scenarios x 30 runs of both models stay under a minute."""
+"""False-alarm rate of each KS test (Bonferroni over its comparisons: four target sectors and the total)."""
+KS_SCALE = 0.02
+"""Scale of the KS ensembles (about 1,460 firm agents at the start): the reference takes ~0.6
+CPU-s a run here (~0.8 on a loaded machine), so 2 scenarios x 30 runs of both models stay
+under a minute."""
 RULE_STREAMS = ("innovation", "growth", "certify", "vp", "incubation")
 """Streams the firm rules draw from: PerAgentRules's scalar draws, both rules' VP and incubation picks."""
 ROW_PURPOSES = ("innovation", "growth", "certify")
@@ -76,10 +78,17 @@ class ConstantDraws:
 
 def _with_constant_draws(scenario, u: float, z: float) -> ClusterModel:
     """A model stepped 6 times with FirmRules and real draws (a population with debt, distress,
-    certificates, equity and ramping plants), then given constant draws for the firm rules."""
+    certificates, equity and ramping plants; five firms in distress given firm orders), then
+    given constant draws for the firm rules."""
     model = ClusterModel(scenario, rng=11, scale=SMALL_SCALE, rules=FirmRules())
     for _ in range(6):
         model.step()
+    # firms in distress with firm orders (contract demand): they are not closed while the orders run
+    f = model.firms
+    rows = f.live_rows()
+    held = rows[~f.anchor[rows]][:5]
+    f.contract[held] = 0.5 * f.output[held]
+    f.distress[held] = 100
     const = ConstantDraws(u, z)
     for name in RULE_STREAMS:
         model.streams[name] = const
@@ -219,14 +228,14 @@ def _outputs_2025(make, scenario, seed: int) -> np.ndarray:
 @pytest.mark.parametrize("scenario_file", ["baseline.yaml", "five_measures.yaml"])
 def test_reference_matches_vectorised_model(scenario_file: str) -> None:
     """Independent seeds for the two ensembles (so that the two samples are independent, as the
-    KS test assumes); each of the 5 comparisons must have p > ALPHA."""
+    KS test assumes); each of the 5 comparisons must have p > ALPHA / 5."""
     scenario = load_scenario(SCENARIOS / scenario_file).scenario
     ours = _outputs_2025(ClusterModel, scenario, seed=2026)
     ref = _outputs_2025(reference_model, scenario, seed=2027)
     checks = {s: (ours[:, SECTOR_INDEX[s]], ref[:, SECTOR_INDEX[s]]) for s in TARGET_SECTORS}
     checks["total"] = (ours.sum(axis=1), ref.sum(axis=1))
     pvalues = {name: ks_2samp(a, b).pvalue for name, (a, b) in checks.items()}
-    rejected = {name: round(p, 5) for name, p in pvalues.items() if p <= ALPHA}
+    rejected = {name: round(p, 5) for name, p in pvalues.items() if p <= ALPHA / len(checks)}
     assert not rejected, f"2025 output differs between ClusterModel and the reference: {rejected}"
 
 
