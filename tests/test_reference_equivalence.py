@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from mesa.agentset import AbstractAgentSet
 from mesa.experimental.mesa_signals import ModelSignals
-from scipy.stats import ks_2samp
+from scipy.stats import ks_2samp, ttest_1samp
 
 from benchmarks.reference_model import PerAgentRules, pick_firms, pick_weighted, reference_model
 from model.agents import Firm, create_firms
@@ -38,6 +38,8 @@ KS_SCALE = 0.02
 """Scale of the KS ensembles (about 1,460 firm agents at the start): the reference takes ~0.6
 CPU-s a run here (~0.8 on a loaded machine), so 2 scenarios x 30 runs of both models stay
 under a minute."""
+PAIRED_RUNS = 8
+"""Runs of the paired check (same seeds for both models, five measures, scale KS_SCALE)."""
 RULE_STREAMS = ("innovation", "growth", "certify", "vp", "incubation")
 """Streams the firm rules draw from: PerAgentRules's scalar draws, both rules' VP and incubation picks."""
 ROW_PURPOSES = ("innovation", "growth", "certify")
@@ -237,6 +239,25 @@ def test_reference_matches_vectorised_model(scenario_file: str) -> None:
     pvalues = {name: ks_2samp(a, b).pvalue for name, (a, b) in checks.items()}
     rejected = {name: round(p, 5) for name, p in pvalues.items() if p <= ALPHA / len(checks)}
     assert not rejected, f"2025 output differs between ClusterModel and the reference: {rejected}"
+
+
+def test_reference_matches_vectorised_model_run_by_run() -> None:
+    """Paired: with the same seeds both models get the same run inputs (parameters, shocks,
+    start population, project pipeline), so only the order of the firm-rule draws differs;
+    the 2025 output of each target sector and the total, as log ratios reference / ours run by
+    run, must have mean 0 (paired t-test, p > ALPHA / 5). Far more sensitive than the KS test,
+    whose samples differ in their inputs too (a 1-2% bias shows here; the KS test needs ~10%)."""
+    scenario = load_scenario(SCENARIOS / "five_measures.yaml").scenario
+    seeds = np.random.SeedSequence(2028).spawn(PAIRED_RUNS)
+    ours = np.array([ClusterModel(scenario, rng=s, scale=KS_SCALE).run().sector_output[-1] for s in seeds])
+    ref = np.array([reference_model(scenario, rng=s, scale=KS_SCALE).run().sector_output[-1] for s in seeds])
+    ratios = {s: np.log(ref[:, SECTOR_INDEX[s]] / ours[:, SECTOR_INDEX[s]]) for s in TARGET_SECTORS}
+    ratios["total"] = np.log(ref.sum(axis=1) / ours.sum(axis=1))
+    pvalues = {name: ttest_1samp(r, 0.0).pvalue for name, r in ratios.items()}
+    rejected = {
+        name: (round(float(ratios[name].mean()), 4), round(p, 5)) for name, p in pvalues.items() if p <= ALPHA / 5
+    }
+    assert not rejected, f"2025 output differs between ClusterModel and the reference (mean log ratio, p): {rejected}"
 
 
 def test_bulk_created_agents_are_mesa_agents() -> None:
