@@ -8,7 +8,10 @@ scalar Python (the idiomatic Mesa way). Two checks:
   not matter), both rule objects take the same model through the same steps to the same state
   (every firm column, the rules' public attributes, the markets, the accounts, the records);
 - statistical: with real draws, which come in another order, the 2025 outputs of small
-  ensembles agree in distribution (two-sample Kolmogorov-Smirnov test).
+  ensembles agree in distribution (two-sample Kolmogorov-Smirnov test, independent seeds), and
+  run by run when both models get the same run inputs (paired test on the log ratios).
+
+Plus the weighted picks of VP and incubation places (scalar against vectorised).
 """
 
 from __future__ import annotations
