@@ -1,7 +1,8 @@
 """Peak memory of the final step of a huge ensemble (not a test).
 
 Fabricates the Parquet parts of an N-run ensemble (synthetic tables of the real shape: 6 years
-x 7 sectors per run, no simulation), then, in a fresh process, runs what follows the
+x 7 sectors per run, and a row of sampled inputs and levers per run shaped like a real run's;
+no simulation), then, in a fresh process, runs what follows the
 simulations: `run_ensemble(..., resume=True)` with every chunk already on disk (folds the parts
 into the compact per-run aggregate and streams them into runs.parquet / zone.parquet), the
 summary and the fan chart. Prints the peak RSS of that process above its RSS after imports.
@@ -31,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from model.cluster_model import ZONE_METRICS  # noqa: E402
-from model.ensemble import CHUNK_RUNS, EnsembleSpec, RunSettings, prepare_parts  # noqa: E402
+from model.ensemble import CHUNK_RUNS, EnsembleSpec, RunSettings, inputs_table, prepare_parts  # noqa: E402
+from model.inputs import draw_inputs  # noqa: E402
 from model.scenario import load_scenario  # noqa: E402
 from model.sectors import SECTOR_IDS  # noqa: E402
 
@@ -53,6 +55,9 @@ def fabricate(out: Path, runs: int) -> None:
     base = np.array([250, 120, 83, 60, 45, 40, 150], dtype=float) * 1e9  # yuan/year in 2020
     growth = np.array([0.05, 0.10, 0.08, 0.12, 0.15, 0.14, 0.03])
     sector_dict = pa.array(SECTOR_IDS)
+    # one real run's inputs row (parameters, shocks, pipeline, levers): the columns of inputs.parquet
+    template = inputs_table(0, draw_inputs(np.random.SeedSequence(SEED), spec.scenario), spec.scenario)
+    floats = template.columns[template.dtypes == np.float64]
     for chunk, members in enumerate(spec.chunks()):
         n = len(members)
         run_ids = np.asarray(members, dtype=np.int32)
@@ -76,6 +81,10 @@ def fabricate(out: Path, runs: int) -> None:
             zone[m] = total * rng.uniform(0.5, 1.5, size=total.shape)
         zone["budget_spent"][::ny] = np.nan  # no spending in the start year, as in real runs
         pq.write_table(pa.table(zone), parts / f"zone-{chunk:06d}.parquet")
+        inputs = template.loc[np.zeros(n, dtype=int)].reset_index(drop=True)
+        inputs[floats] = inputs[floats].to_numpy() * rng.uniform(0.5, 1.5, size=(n, floats.size))
+        inputs["run"] = run_ids
+        inputs.to_parquet(parts / f"inputs-{chunk:06d}.parquet", index=False)
         pq.write_table(sectors, parts / f"sectors-{chunk:06d}.parquet")
 
 

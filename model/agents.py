@@ -30,11 +30,10 @@ VIEW_ID_BASE = {"firms": 10**12, "cohorts": 2 * 10**12}
 
 def _column(store: str, name: str, doc: str) -> property:
     def get(self: Any) -> Any:
-        s = getattr(self.model, store)
-        row = int(s.rows_of(self.member_id))
+        row = self.row
         if row < 0:
             raise LookupError(f"{type(self).__name__} {self.member_id} has left the model")
-        return getattr(s, name)[row].item()
+        return getattr(getattr(self.model, store), name)[row].item()
 
     return property(get, doc=doc)
 

@@ -101,14 +101,17 @@ def firm_sizes(
 
 
 def pick_weighted(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
-    """`k` distinct indices drawn with probability proportional to `weights` (Efraimidis-Spirakis)."""
+    """`k` distinct indices drawn with probability proportional to `weights` (Efraimidis-Spirakis),
+    in the order they were drawn (largest key first), so that taking them one by one until a
+    budget or a count runs out is a weighted draw without replacement."""
     w = np.asarray(weights, dtype=float)
     positive = np.flatnonzero(w > 0)
     k = min(k, positive.size)
     if k <= 0:
         return np.zeros(0, dtype=int)
     keys = np.log(rng.random(positive.size)) / w[positive]
-    return positive[np.argpartition(-keys, k - 1)[:k]]
+    top = np.argpartition(-keys, k - 1)[:k]
+    return positive[top[np.argsort(-keys[top], kind="stable")]]
 
 
 def margins(

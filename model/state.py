@@ -90,6 +90,7 @@ class ColumnStore:
         self.next_id = 0
         self.dead = 0  # rows of members that have left, not yet compacted away
         self.version = 0  # changes whenever members arrive or leave
+        self.compactions = 0  # changes whenever rows move (compact)
         self._live: np.ndarray | None = None
 
     def __getattr__(self, name: str) -> np.ndarray:
@@ -139,6 +140,8 @@ class ColumnStore:
             arr[:k] = arr[: self.n][keep]
             arr[k : self.n] = 0  # rows past the end are zero (`append` relies on it)
         self.n, self.dead = k, 0
+        self.compactions += 1
+        self.version += 1
         self._live = None
         return True
 
