@@ -31,7 +31,7 @@ from .mechanisms.demand import demand_growth, reallocation_growth
 from .params import Params, population_assumptions, sector_assumptions
 from .policy import YearPolicy, policy_path, services_2020, talent_subsidy_2020
 from .population import StartState, initial_firms, margins, sector_counts
-from .records import ZONE_METRICS, RunRecord, new_record, new_tally, record_year
+from .records import ZONE_METRICS, RunRecord, new_record, new_tally, record_quarter, record_year
 from .scenario import Scenario
 from .sectors import N_SECTORS, SECTOR_INDEX
 from .state import COHORT_COLUMNS, FIRM_COLUMNS, ColumnStore, Feedback
@@ -144,7 +144,7 @@ class ClusterModel(mesa.Model):
         self._build_firms()
         self._build_talent()
         self._build_pipeline()
-        self.record: RunRecord = new_record(self.years, self.government.ledger)
+        self.record: RunRecord = new_record(self.years, self.government.ledger, self.n_steps)
         self._year_output = np.zeros(N_SECTORS)
         self._year_entrant_output = 0.0
         record_year(self, 0, self.sector_output(), 0.0)
@@ -304,7 +304,9 @@ class ClusterModel(mesa.Model):
         self.rules.certify(self, eff)
         f = self.firms
         f.age[:] += f.alive  # the living age a quarter (exited rows are never read)
-        self._year_output += self.sector_output() * self.dt
+        output = self.sector_output()
+        record_quarter(self, year, output)
+        self._year_output += output * self.dt
         self._year_entrant_output += self.entrant_output() * self.dt
         if self.quarter % self.steps_per_year == 0:
             record_year(self, year_i + 1, self._year_output, self._year_entrant_output)

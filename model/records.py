@@ -102,6 +102,10 @@ STOCKS = {
 """Zone metrics that are levels at the year end (or run rates), not flows over the year."""
 SCALED = {"firms", "high_tech_firms", "innovations", "entrants", "supplier_entrants", "exits"}
 """Counts of simulated firms, divided by the model's scale to report zone-equivalent counts."""
+QUARTER_METRICS = ("gdp", "industrial_output", "firms", "high_tech_firms")
+"""Zone outcomes recorded per step (quarter): gdp, industrial_output (yuan produced in the
+quarter: flows, the four quarters of a year sum to its yearly value); firms, high_tech_firms
+(zone-equivalent counts at the quarter's end)."""
 
 
 @dataclass
@@ -114,9 +118,11 @@ class RunRecord:
     sector_employees: np.ndarray  # [year, sector] persons at year end
     zone: dict[str, np.ndarray]  # metric -> [year]
     ledger: funding.BudgetLedger
+    quarter_output: np.ndarray  # [step - 1, sector] yuan produced in the step (quarter)
+    quarters: dict[str, np.ndarray]  # QUARTER_METRICS -> [step - 1]
 
 
-def new_record(years: list[int], ledger: funding.BudgetLedger) -> RunRecord:
+def new_record(years: list[int], ledger: funding.BudgetLedger, steps: int) -> RunRecord:
     ny = len(years)
     return RunRecord(
         years,
@@ -125,7 +131,22 @@ def new_record(years: list[int], ledger: funding.BudgetLedger) -> RunRecord:
         np.zeros((ny, N_SECTORS)),
         {m: np.zeros(ny) for m in ZONE_METRICS},
         ledger,
+        np.zeros((steps, N_SECTORS)),
+        {m: np.zeros(steps) for m in QUARTER_METRICS},
     )
+
+
+def record_quarter(m: ClusterModel, year: int, output: np.ndarray) -> None:
+    """Write step `m.quarter` of the quarterly record from `output` (yuan/yr run rate per sector
+    in the step) and the firms alive at its end (QUARTER_METRICS)."""
+    i, f, q = m.quarter - 1, m.firms, m.record.quarters
+    flow = output * m.dt
+    m.record.quarter_output[i] = flow
+    q["gdp"][i] = m.gdp(output, year) * m.dt
+    q["industrial_output"][i] = flow[np.asarray(INDUSTRIAL_MASK)].sum()
+    rows = f.live_rows()
+    q["firms"][i] = rows.size / m.scale
+    q["high_tech_firms"][i] = np.count_nonzero(f.high_tech[rows]) / m.scale
 
 
 def new_tally() -> dict[str, float]:
