@@ -610,9 +610,10 @@ class OutputFolder:
     """The folder of one ensemble's results (`--out`): resolved once; locked while a run uses
     it; the run in progress lives in `<out>/unfinished/` and replaces the previous results
     only when it has finished; nothing outside the folder is written or deleted, and inside it
-    only etown's own files are."""
+    only etown's own files are. `extra`: result files a command writes besides RESULT_FILES
+    (committed and owned like them)."""
 
-    def __init__(self, out: str | Path) -> None:
+    def __init__(self, out: str | Path, extra: tuple[str, ...] = ()) -> None:
         try:
             self.root = Path(os.path.realpath(os.path.abspath(out)))
         except (OSError, ValueError) as exc:
@@ -621,6 +622,7 @@ class OutputFolder:
         self.lock_path = self.root / LOCK_FILE
         self._fd: int | None = None
         self._created = False
+        self.files = (*RESULT_FILES, *extra)
 
     # ---- checks
     def check(self) -> None:
@@ -632,7 +634,7 @@ class OutputFolder:
             return
         ours = (root / OWNER_MARK).is_file() or (root / PARTS_DIR / MANIFEST).is_file()
         ours = ours or _is_etown_summary(root / "summary.json")
-        for name in (*RESULT_FILES, PARTS_DIR, STAGING_DIR):
+        for name in (*self.files, PARTS_DIR, STAGING_DIR):
             p = root / name
             if not os.path.lexists(p):
                 continue
@@ -727,7 +729,7 @@ class OutputFolder:
         if not (st / "summary.json").is_file():
             return
         (root / "summary.json").unlink(missing_ok=True)  # the folder has no summary until the new one is in
-        for name in RESULT_FILES:
+        for name in self.files:
             if name != "summary.json" and (st / name).is_file():
                 os.replace(st / name, root / name)
         old = st / ".old-parts"
