@@ -138,24 +138,27 @@ def prior_particles(
     """The runs of a finished ensemble as particles (parameters from inputs.parquet, seeds from the
     spec, observed quantities from quarters.parquet), and its tables by kind (TABLES)."""
     tables = {kind: load_table(folder / name) for kind, name in TABLES.items()}
-    inputs = tables["inputs"].sort_values("run")
-    runs = inputs["run"].to_numpy()
+    runs = np.sort(tables["inputs"]["run"].to_numpy())
     if not np.array_equal(runs, np.arange(spec.runs)):
         raise EnsembleError(f"{folder}: inputs.parquet does not hold runs 0-{spec.runs - 1}; rerun the prior ensemble")
-    missing = [n for n in PARAM_NAMES if f"param.{n}" not in inputs]
+    missing = [n for n in PARAM_NAMES if f"param.{n}" not in tables["inputs"]]
     if missing:
         raise EnsembleError(f"{folder}: inputs.parquet has no column param.{missing[0]}; rerun the prior ensemble")
-    theta = inputs[[f"param.{n}" for n in PARAM_NAMES]].to_numpy(dtype=float)
+    return particles_from_tables(tables, [spec.run_seed(r) for r in range(spec.runs)], obs), tables
+
+
+def particles_from_tables(
+    tables: dict[str, pd.DataFrame], seeds: list[np.random.SeedSequence], obs: ObservationModel
+) -> Particles:
+    """Particles of runs 0..n-1 from their result tables: parameters from the inputs table
+    (param.*), observed quantities from the quarters table; `seeds[r]` is run r's seed."""
+    n = len(seeds)
+    inputs = tables["inputs"].sort_values("run")
+    theta = inputs[[f"param.{name}" for name in PARAM_NAMES]].to_numpy(dtype=float)
     q = tables["quarters"].sort_values(["run", "year", "quarter"])
-    steps = len(q) // spec.runs
-    series = {
-        c: q[c].to_numpy(dtype=float).reshape(spec.runs, steps)
-        for c in q.columns
-        if c not in ("run", "year", "quarter")
-    }
-    sims = obs.simulate(series)
-    seeds = [spec.run_seed(r) for r in range(spec.runs)]
-    return Particles(theta, seeds, sims, runs.copy(), np.zeros(spec.runs, dtype=bool)), tables
+    steps = len(q) // n
+    series = {c: q[c].to_numpy(dtype=float).reshape(n, steps) for c in q.columns if c not in ("run", "year", "quarter")}
+    return Particles(theta, list(seeds), obs.simulate(series), np.arange(n), np.zeros(n, dtype=bool))
 
 
 # ---------------------------------------------------------------------- the updated ensemble
@@ -380,7 +383,7 @@ def assimilate(
         with tqdm(total=todo, desc="updated ensemble", unit="run", disable=not progress, leave=False) as bar:
             tables = updated_tables(result.particles, prior_tables, sim, obs, smc_settings.seed, runner, bar.update)
         timings["updated_runs_s"] = time.perf_counter() - t
-        for (kind, name), frame in zip(TABLES.items(), tables, strict=True):
+        for name, frame in zip(TABLES.values(), tables, strict=True):
             write_atomic(staging / name, lambda p, f=frame: f.to_parquet(p, index=False))
         kinds = list(TABLES)
         aggregate = EnsembleAggregate.from_frames(tables[kinds.index("sectors")], tables[kinds.index("zone")])

@@ -62,7 +62,8 @@ def parse_period(text: str) -> tuple[int, int]:
     m = _PERIOD.match(text)
     if not m:
         raise ValueError(
-            f"must be a year, half or quarter (2021, 2021H1, 2021Q2) or a span of them (2021Q1-2021Q3), got {echo(text)}"
+            "must be a year, half or quarter (2021, 2021H1, 2021Q2) or a span of them (2021Q1-2021Q3), "
+            f"got {echo(text)}"
         )
 
     def bounds(year: str, quarter: str | None, half: str | None) -> tuple[int, int]:

@@ -95,8 +95,9 @@ def before_after_table(before: dict[str, Any], after: dict[str, Any]) -> str:
             )
         )
     text = _table(rows)
+    b, a = before["p_all_four_targets"], after["p_all_four_targets"]
     text += (
-        f"\nP(all four targets >= 100bn by {end}): {before['p_all_four_targets']:.2f} -> {after['p_all_four_targets']:.2f}"
+        f"\nP(all four targets >= 100bn by {end}): {b:.2f} -> {a:.2f}"
         f"   (* = 2025 target; CIs of the update count its {after['assimilation']['distinct_pasts']} distinct pasts)"
     )
     return text

@@ -76,13 +76,17 @@ class Simulator:
     persons_per_agent: float = 500.0
     history_split: bool = False
 
-    def build(self, theta: np.ndarray, seed: np.random.SeedSequence) -> ClusterModel:
+    def build(self, theta: np.ndarray | ParamSource, seed: np.random.SeedSequence) -> ClusterModel:
+        """The model of parameters `theta` (PARAM_NAMES order; or a source to draw them from, as
+        an ensemble run does) and `seed`."""
         start = None
         if self.history_split:
             from ..calibration.history import sampled_start_2015, split_stream
 
             start = sampled_start_2015(split_stream(seed))
-        params = Params(dict(zip(PARAM_NAMES, map(float, theta), strict=True)))
+        params = (
+            theta if isinstance(theta, ParamSource) else Params(dict(zip(PARAM_NAMES, map(float, theta), strict=True)))
+        )
         return ClusterModel(
             self.scenario, params, rng=seed, scale=self.scale, persons_per_agent=self.persons_per_agent, start=start
         )

@@ -1,0 +1,306 @@
+"""Checks of the assimilation without post-2020 zone data.
+
+* `twin_experiment`: observations generated from one run of known parameters (the "truth",
+  with observation noise of the stated size); the update should narrow the bands around that
+  run and move P towards its outcome.
+* `history_backtest`: history mode (end-2015 start, scenarios/history_2016_2020.yaml) with
+  parameters from a fit to data up to 2018 (or, cheaply, the priors); assimilate the zone's
+  published 2019 figures and score the 2020 projection (CRPS of logs) with and without them.
+
+Both run their ensembles in memory through the one executor (model/executor.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..analysis import BN, EnsembleAggregate, crossing_years, p_key
+from ..data import fact, facts
+from ..ensemble import TABLES, concat_tables, record_tables, run_tables
+from ..executor import local_pool, run_tasks
+from ..inputs import ParamSource
+from ..scenario import Scenario
+from ..score import crps_ensemble
+from ..sectors import SECTOR_IDS, TARGET_SECTORS
+from .assimilate import particles_from_tables, updated_tables
+from .checkpoint import run_from
+from .observations import Observation, ObservationModel, record_series
+from .smc import CHUNK, PARAM_NAMES, ParamPrior, Simulator, SMCResult, SMCSettings, sample
+
+
+def prior_chunk(
+    sim: Simulator, source: ParamSource, items: list[tuple[int, np.random.SeedSequence]]
+) -> list[tuple[pd.DataFrame, ...]]:
+    """Run ensemble runs (run id, seed) drawing their parameters from `source`; their tables."""
+    out = []
+    for run, seed in items:
+        m = run_from(sim.build(source, seed))
+        out.append(run_tables(run, m.record, m.inputs, sim.scenario))
+    return out
+
+
+@dataclass
+class Update:
+    """An ensemble in memory before and after an update."""
+
+    prior: dict[str, pd.DataFrame]
+    updated: dict[str, pd.DataFrame]
+    result: SMCResult
+    obs: ObservationModel
+    prior_sims: np.ndarray
+    wall_time_s: float
+
+
+def run_update(
+    sim: Simulator,
+    source: ParamSource,
+    observations: Sequence[Observation],
+    *,
+    runs: int,
+    seed: int,
+    settings: SMCSettings,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Update:
+    """A prior ensemble of `runs` runs (run r seeded SeedSequence(seed, spawn_key=(r,))), updated
+    with the observations; everything in memory."""
+    started = time.perf_counter()
+    obs = ObservationModel.build(list(observations), sim.scenario.start_year)
+    seeds = [np.random.SeedSequence(seed, spawn_key=(r,)) for r in range(runs)]
+    with local_pool(workers) as pool:
+
+        def runner(fn: Callable[..., Any], tasks: list[tuple[Any, ...]]) -> Any:
+            return run_tasks(fn, tasks, workers=workers, pool=pool)
+
+        items = list(enumerate(seeds))
+        pieces: list[tuple[pd.DataFrame, ...]] = []
+        for _, tables in runner(prior_chunk, [(sim, source, items[i : i + CHUNK]) for i in range(0, runs, CHUNK)]):
+            pieces.extend(tables)
+            if progress:
+                progress(len(tables))
+        prior = dict(zip(TABLES, concat_tables(sorted(pieces, key=lambda t: int(t[0]["run"].iloc[0]))), strict=True))
+        particles = particles_from_tables(prior, seeds, obs)
+        result = sample(particles, obs, sim, ParamPrior.from_source(source, sim.scenario), settings, runner, progress)
+        updated = dict(
+            zip(TABLES, updated_tables(result.particles, prior, sim, obs, settings.seed, runner), strict=True)
+        )
+    return Update(prior, updated, result, obs, particles.sims, time.perf_counter() - started)
+
+
+def _bands(values: np.ndarray) -> dict[str, float]:
+    p10, p50, p90 = np.quantile(values, [0.1, 0.5, 0.9])
+    return {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
+
+
+def _summary(tables: dict[str, pd.DataFrame], end_year: int) -> dict[str, Any]:
+    return EnsembleAggregate.from_frames(tables["sectors"], tables["zone"]).summary(end_year)
+
+
+def _series(tables: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    q = tables["quarters"].sort_values(["run", "year", "quarter"])
+    n = q["run"].nunique()
+    return {c: q[c].to_numpy(dtype=float).reshape(n, -1) for c in q.columns if c not in ("run", "year", "quarter")}
+
+
+# ---------------------------------------------------------------------- twin experiment
+TWIN_OBSERVATIONS = (
+    ("cluster_output_bn", "ngit", "2021Q1-2021Q3", 0.03),
+    ("gdp_bn", None, "2021", 0.03),
+    ("industrial_output_bn", None, "2021H1", 0.03),
+)
+"""The twin experiment's observations: (metric, cluster, period, rel_error)."""
+
+
+def twin_experiment(
+    scenario: Scenario,
+    source: ParamSource,
+    *,
+    runs: int,
+    seed: int,
+    truth_seed: int,
+    scale: float = 1.0,
+    observed: Sequence[tuple[str, str | None, str, float]] = TWIN_OBSERVATIONS,
+    settings: SMCSettings | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Generate `observed` from one run (seed `truth_seed`, parameters drawn from `source`) with
+    observation noise of the stated size, assimilate them into an ensemble of `runs` runs, and
+    compare prior and updated ensembles with the truth."""
+    sim = Simulator(scenario, scale)
+    truth = run_from(sim.build(source, np.random.SeedSequence(truth_seed)))
+    shells = [
+        Observation(metric=m, cluster=c, period=p, value=1.0, rel_error=e, source="synthetic")
+        for m, c, p, e in observed
+    ]
+    exact = ObservationModel.build(shells, scenario.start_year).simulate(record_series(truth.record))
+    noise = np.random.default_rng(np.random.SeedSequence(truth_seed, spawn_key=(1,))).standard_normal(len(shells))
+    values = exact * (1.0 + np.array([o.rel_error for o in shells]) * noise)
+    observations = [
+        o.model_copy(update={"value": float(v), "source": f"twin experiment (synthetic): run seed {truth_seed}"})
+        for o, v in zip(shells, values, strict=True)
+    ]
+    up = run_update(
+        sim,
+        source,
+        observations,
+        runs=runs,
+        seed=seed,
+        settings=settings or SMCSettings(seed=seed),
+        workers=workers,
+        progress=progress,
+    )
+    end = scenario.end_year
+    before, after = _summary(up.prior, end), _summary(up.updated, end)
+    truth_sectors, _ = record_tables(0, truth.record)
+    cross = crossing_years(truth_sectors, fact("zone", "cluster_threshold_yuan")).iloc[0]
+    after_last = min(end, max(o.quarters[1] for o in observations) // 4 + 1)
+    clusters = {}
+    for i, s in enumerate(SECTOR_IDS):
+        if s not in TARGET_SECTORS and s not in {o.cluster for o in observations}:
+            continue
+        rows = {}
+        for year in (after_last, end):
+            j = truth.record.years.index(year)
+            rows[str(year)] = {
+                "truth": float(truth.record.sector_output[j, i] / BN),
+                "prior": _bands(_year_output(up.prior, s, year)),
+                "updated": _bands(_year_output(up.updated, s, year)),
+            }
+        clusters[s] = {
+            "truth_crosses": bool(cross[s] <= end) if s in cross else False,
+            "p_before": before["clusters"][s][p_key(end)],
+            "p_after": after["clusters"][s][p_key(end)],
+            "output_bn": rows,
+        }
+    moved = ParamPrior.from_source(source, scenario).index
+    theta_truth = np.array([truth.params[n] for n in PARAM_NAMES])
+    params = {}
+    for j in moved:
+        name = PARAM_NAMES[j]
+        a = up.prior["inputs"][f"param.{name}"].to_numpy()
+        b = up.updated["inputs"][f"param.{name}"].to_numpy()
+        params[name] = {"truth": float(theta_truth[j]), "prior": _bands(a), "updated": _bands(b)}
+    return {
+        "runs": runs,
+        "scale": scale,
+        "truth_seed": truth_seed,
+        "observations": [
+            {"label": o.label, "truth": float(x), "observed": o.value, "rel_error": o.rel_error}
+            for o, x in zip(observations, exact, strict=True)
+        ],
+        "observed_prior": [_bands(up.prior_sims[:, k]) for k in range(len(observations))],
+        "observed_updated": [_bands(up.result.particles.sims[:, k]) for k in range(len(observations))],
+        "clusters": clusters,
+        "parameters": params,
+        "ess_prior": up.result.ess_prior,
+        "rejuvenations": up.result.rejuvenations,
+        "stages": len(up.result.stages),
+        "distinct_pasts": up.result.distinct,
+        "prefix_runs": up.result.prefix_runs,
+        "wall_time_s": up.wall_time_s,
+    }
+
+
+def _year_output(tables: dict[str, pd.DataFrame], sector: str, year: int) -> np.ndarray:
+    s = tables["sectors"]
+    return s.loc[(s["sector"] == sector) & (s["year"] == year), "output_yuan"].to_numpy() / BN
+
+
+# ---------------------------------------------------------------------- history backtest
+BACKTEST_OBSERVED = (
+    ("gdp_bn", "gdp_yuan", 0.03),
+    ("industrial_output_bn", "industrial_output_yuan", 0.03),
+    ("firms", "firms", 0.10),
+)
+"""The published figures assimilated in the backtest: (metric, zone_facts.yaml key, rel_error).
+GDP and industrial output are official annual figures (3%: revisions and scope); the firm count
+is "over 26,000" in a speech (10%)."""
+BACKTEST_SCORED = {
+    "gdp": "gdp_yuan",
+    "industrial_output": "industrial_output_yuan",
+    "firms": "firms",
+    "high_tech_firms": "high_tech_firms",
+}
+"""Zone metric -> zone_facts.yaml key scored in the year after the observations."""
+
+
+def backtest_observations(year: int = 2019) -> list[Observation]:
+    """The zone's published `year` figures (zone_facts.yaml) as observations."""
+    zone = facts()["zone"]
+    out = []
+    for metric, key, err in BACKTEST_OBSERVED:
+        node = zone[key][year]
+        value = float(node["value"]) / (BN if metric.endswith("_bn") else 1.0)
+        out.append(Observation(metric=metric, period=str(year), value=value, rel_error=err, source=str(node["source"])))
+    return out
+
+
+def history_backtest(
+    source: ParamSource,
+    *,
+    runs: int,
+    seed: int,
+    scale: float = 0.1,
+    observed_year: int = 2019,
+    settings: SMCSettings | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """History runs (end-2015 to end-2020) with parameters from `source`; assimilate the
+    published `observed_year` figures; score the following year against the data (CRPS of log
+    values, coverage of the 80% band) before and after."""
+    from ..calibration.history import history_scenario
+
+    sc = history_scenario()
+    sim = Simulator(sc, scale, history_split=True)
+    observations = backtest_observations(observed_year)
+    up = run_update(
+        sim,
+        source,
+        observations,
+        runs=runs,
+        seed=seed,
+        settings=settings or SMCSettings(seed=seed),
+        workers=workers,
+        progress=progress,
+    )
+    year = observed_year + 1
+    zone = facts()["zone"]
+    scored = []
+    for metric, key in BACKTEST_SCORED.items():
+        y = float(zone[key][year]["value"])
+        row: dict[str, Any] = {"metric": metric, "year": year, "observed": y}
+        for name, tables in (("prior", up.prior), ("updated", up.updated)):
+            z = tables["zone"]
+            v = z.loc[z["year"] == year, metric].to_numpy(dtype=float)
+            row[name] = {
+                **_bands(v),
+                "crps_log": float(crps_ensemble(np.log(v), math.log(y))),
+                "inside_80": bool(np.quantile(v, 0.1) <= y <= np.quantile(v, 0.9)),
+            }
+        scored.append(row)
+    mean = {name: float(np.mean([r[name]["crps_log"] for r in scored])) for name in ("prior", "updated")}
+    return {
+        "runs": runs,
+        "scale": scale,
+        "observed": [{"label": o.label, "value": o.value, "rel_error": o.rel_error} for o in observations],
+        "observed_prior": [_bands(up.prior_sims[:, k]) for k in range(len(observations))],
+        "observed_updated": [_bands(up.result.particles.sims[:, k]) for k in range(len(observations))],
+        "scored": scored,
+        "mean_crps_log": mean,
+        "crpss_log": 1.0 - mean["updated"] / mean["prior"] if mean["prior"] > 0 else None,
+        "ess_prior": up.result.ess_prior,
+        "rejuvenations": up.result.rejuvenations,
+        "stages": len(up.result.stages),
+        "distinct_pasts": up.result.distinct,
+        "prefix_runs": up.result.prefix_runs,
+        "wall_time_s": up.wall_time_s,
+    }
