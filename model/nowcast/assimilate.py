@@ -61,6 +61,7 @@ from .smc import (
     Particles,
     ReplayError,
     Simulator,
+    SMCResult,
     SMCSettings,
     branch_seed,
     final_groups,
@@ -235,13 +236,45 @@ def _observation_rows(
     return rows
 
 
-def _worst(rows: list[dict[str, Any]]) -> str:
-    r = max(rows, key=lambda r: abs(r["prior_z"]))
-    pr = r["prior"]
-    return (
-        f"most at odds: {r['label']} = {r['value']:g} against {pr['p10']:.4g}-{pr['p90']:.4g} in the prior ensemble "
-        f"(p10-p90); check its value, units and period, or widen its rel_error"
+CONFLICT_SD = 4.0
+"""An observation further than this many standard deviations (its error and the updated runs'
+spread together) from the updated runs is at odds with the model: no answer is given."""
+
+
+def _failure(
+    result: SMCResult, obs: ObservationModel, rows: list[dict[str, Any]], settings: SMCSettings, runs: int
+) -> tuple[str, str | None]:
+    """("updated", None), or the status and the one-line message of an update that is no answer:
+    the ensemble collapsed (tempering did not reach the observations, or too few distinct pasts
+    are left), or an observation is at odds with every run the update could find."""
+    what = (
+        f"(ESS of the prior weighted by the observations {result.ess_prior:.1f} of {runs}; "
+        f"{result.rejuvenations} rejuvenation(s), {result.prefix_runs} runs to the last observation); "
+        "no updated projection is reported"
     )
+    if result.collapsed(settings):
+        why = (
+            f"the observations pulled it beyond what {settings.max_stages} tempering stages reach"
+            if not result.reached
+            else f"only {result.distinct} of {runs} runs have distinct pasts that fit the observations"
+        )
+        worst = max(rows, key=lambda r: abs(r["prior_z"]))
+        pr = worst["prior"]
+        return "collapsed", (
+            f"the ensemble collapsed: {why} {what}; most at odds: {worst['label']} = {worst['value']:g} against "
+            f"{pr['p10']:.4g}-{pr['p90']:.4g} in the prior ensemble (p10-p90); check its value, units and period, "
+            "or widen its rel_error"
+        )
+    z = obs.misfit(result.particles.sims)
+    k = int(np.argmax(np.abs(z)))
+    if abs(z[k]) > CONFLICT_SD:
+        up = rows[k]["updated"]
+        return "conflict", (
+            f"the observations are at odds with the ensemble: {rows[k]['label']} = {rows[k]['value']:g} lies "
+            f"{abs(z[k]):.0f} sd from the updated runs ({up['p10']:.4g}-{up['p90']:.4g}, p10-p90) {what}; check its "
+            "value, units and period, or widen its rel_error"
+        )
+    return "updated", None
 
 
 # ---------------------------------------------------------------------- the command
@@ -334,11 +367,11 @@ def assimilate(
         with tqdm(desc="assimilate", unit="run", disable=not progress, leave=False) as bar:
             result = sample(particles, obs, sim, prior_dist, smc_settings, runner, bar.update)
         timings["update_s"] = time.perf_counter() - t
-        collapsed = result.collapsed(smc_settings)
-        rows = _observation_rows(obs_file, obs, particles.sims, None if collapsed else result.particles.sims)
+        rows = _observation_rows(obs_file, obs, particles.sims, result.particles.sims)
         diagnostics = stages_text(result, smc_settings, runs)
+        status, failure = _failure(result, obs, rows, smc_settings, runs)
         report: dict[str, Any] = {
-            "status": "collapsed" if collapsed else "updated",
+            "status": status,
             "scenario": sc.name,
             "observations_file": str(obs_file.path),
             "observations_sha256": obs_file.sha256,
@@ -357,19 +390,10 @@ def assimilate(
             "effects": effects,
             "diagnostics_text": diagnostics,
         }
-        if collapsed:
+        if failure:
             timings["total_s"] = time.perf_counter() - started
             report["timings_s"] = timings
-            why = (
-                f"the observations pulled the ensemble beyond what {smc_settings.max_stages} tempering stages reach"
-                if not result.reached
-                else f"only {result.distinct} of {runs} runs have distinct pasts that fit the observations"
-            )
-            report["message"] = (
-                f"the ensemble collapsed: {why} (ESS of the prior weighted by the observations "
-                f"{result.ess_prior:.1f} of {runs}; {result.rejuvenations} rejuvenation(s), {result.prefix_runs} runs "
-                f"to the last observation); no updated projection is reported; {_worst(rows)}"
-            )
+            report["message"] = failure
             write_json(folder.root / "assimilation.json", rounded(report))
             save_figure(
                 nowcast_figure(prior_tables["quarters"], None, list(obs_file.observations), prior_summary),

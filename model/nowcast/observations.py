@@ -326,6 +326,11 @@ class ObservationModel:
         [..., observation]: independent normal errors of sd rel_error x value."""
         return -0.5 * (((simulated - self.value) / self.sd) ** 2).sum(axis=-1)
 
+    def misfit(self, simulated: np.ndarray) -> np.ndarray:
+        """Per observation, how many standard deviations it lies from an ensemble's simulated
+        values [run, observation]: (value - median) / sqrt(error sd^2 + ensemble sd^2)."""
+        return (self.value - np.median(simulated, axis=0)) / np.hypot(self.sd, np.std(simulated, axis=0))
+
     def terms(self, simulated: np.ndarray) -> np.ndarray:
         """Each observation's log-likelihood term [..., observation]."""
         return -0.5 * ((simulated - self.value) / self.sd) ** 2

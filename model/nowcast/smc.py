@@ -59,6 +59,7 @@ PARAM_NAMES = tuple(param_specs())
 NOWCAST_KEY = 2**32 - 5
 """First spawn-key element of every seed the assimilation makes (moves, new paths, branches), so
 they never meet an ensemble's run seeds (spawn key (run,))."""
+PRIOR_FORMS = ("uniform", "normal", "lognormal")
 EDGE = 1e-9
 """Share of a parameter's range kept off its bounds before the logit transform."""
 CHUNK = 10
@@ -116,7 +117,10 @@ class ParamPrior:
     kde_points: np.ndarray  # [draws, len(kde_cols)] transformed draws
     kde_chol: np.ndarray  # Cholesky factor of the kernel covariance
     prior_cols: np.ndarray  # positions within `index` of the parameters with priors
-    priors: tuple[Prior, ...]
+    prior_form: np.ndarray  # 0 uniform, 1 normal, 2 lognormal (Prior.form)
+    prior_a: np.ndarray  # normal mean, lognormal log-median
+    prior_b: np.ndarray  # normal sd, lognormal sd of the log
+    prior_logz: np.ndarray  # log of the prior mass inside [low, high] (the truncation)
 
     @classmethod
     def from_source(cls, source: ParamSource, scenario: Scenario) -> ParamPrior:
@@ -148,8 +152,17 @@ class ParamPrior:
             n, d = points.shape
             cov = np.atleast_2d(np.cov(points.T)) + 1e-9 * np.eye(d)
             chol = np.linalg.cholesky(cov * n ** (-2.0 / (d + 4)))
-        priors = tuple(specs[moved[i]].prior for i in prior_cols)  # type: ignore[misc]
-        return cls(index, low, high, kde_cols, points, chol, prior_cols, priors)
+        form, a, b, logz = [], [], [], []
+        for i in prior_cols:
+            prior: Prior = specs[moved[i]].prior  # type: ignore[assignment]
+            kind, *args = prior.form
+            form.append(PRIOR_FORMS.index(kind))
+            a.append(0.0 if kind == "uniform" else float(args[0]) if kind == "normal" else math.log(float(args[0])))
+            b.append(1.0 if kind == "uniform" else float(args[1]))
+            lo, hi = prior._cdf_bounds
+            logz.append(math.log(prior.high - prior.low) if kind == "uniform" else math.log(hi - lo))
+        arrays = (np.array(form, dtype=int), np.array(a), np.array(b), np.array(logz))
+        return cls(index, low, high, kde_cols, points, chol, prior_cols, *arrays)
 
     @property
     def dim(self) -> int:
@@ -179,8 +192,17 @@ class ParamPrior:
             s = 1.0 / (1.0 + np.exp(-zp))
             x = lo + (hi - lo) * s
             jac = np.log(hi - lo) + np.log(s) + np.log1p(-s)
-            total += float(sum(p.logpdf(v) for p, v in zip(self.priors, x, strict=True)) + jac.sum())
+            total += float((self.prior_logpdf(x) + jac).sum())
         return total
+
+    def prior_logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Log densities of the truncated priors (Prior.logpdf, vectorised) at x inside the ranges."""
+        form, a, b = self.prior_form, self.prior_a, self.prior_b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logx = np.log(np.where(form == 2, x, 1.0))
+            u = np.where(form == 1, x, logx)
+            dens = -0.5 * ((u - a) / b) ** 2 - np.log(b) - 0.5 * math.log(2 * math.pi) - np.where(form == 2, logx, 0.0)
+        return np.where(form == 0, 0.0, dens) - self.prior_logz
 
 
 def _logit(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
