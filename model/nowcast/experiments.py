@@ -118,6 +118,29 @@ TWIN_OBSERVATIONS = (
 """The twin experiment's observations: (metric, cluster, period, rel_error)."""
 
 
+def twin_observations(
+    sim: Simulator,
+    source: ParamSource,
+    truth_seed: int,
+    observed: Sequence[tuple[str, str | None, str, float]] = TWIN_OBSERVATIONS,
+) -> tuple[Any, np.ndarray, list[Observation]]:
+    """The truth run (seed `truth_seed`, parameters drawn from `source`), its exact values of
+    `observed` and the observations: those values with a normal error of the stated size."""
+    truth = run_from(sim.build(source, np.random.SeedSequence(truth_seed)))
+    shells = [
+        Observation(metric=m, cluster=c, period=p, value=1.0, rel_error=e, source="synthetic")
+        for m, c, p, e in observed
+    ]
+    exact = ObservationModel.build(shells, sim.scenario.start_year).simulate(record_series(truth.record))
+    noise = np.random.default_rng(np.random.SeedSequence(truth_seed, spawn_key=(1,))).standard_normal(len(shells))
+    values = exact * (1.0 + np.array([o.rel_error for o in shells]) * noise)
+    observations = [
+        o.model_copy(update={"value": float(v), "source": f"twin experiment (synthetic): run seed {truth_seed}"})
+        for o, v in zip(shells, values, strict=True)
+    ]
+    return truth, exact, observations
+
+
 def twin_experiment(
     scenario: Scenario,
     source: ParamSource,
@@ -135,18 +158,7 @@ def twin_experiment(
     observation noise of the stated size, assimilate them into an ensemble of `runs` runs, and
     compare prior and updated ensembles with the truth."""
     sim = Simulator(scenario, scale)
-    truth = run_from(sim.build(source, np.random.SeedSequence(truth_seed)))
-    shells = [
-        Observation(metric=m, cluster=c, period=p, value=1.0, rel_error=e, source="synthetic")
-        for m, c, p, e in observed
-    ]
-    exact = ObservationModel.build(shells, scenario.start_year).simulate(record_series(truth.record))
-    noise = np.random.default_rng(np.random.SeedSequence(truth_seed, spawn_key=(1,))).standard_normal(len(shells))
-    values = exact * (1.0 + np.array([o.rel_error for o in shells]) * noise)
-    observations = [
-        o.model_copy(update={"value": float(v), "source": f"twin experiment (synthetic): run seed {truth_seed}"})
-        for o, v in zip(shells, values, strict=True)
-    ]
+    truth, exact, observations = twin_observations(sim, source, truth_seed, observed)
     up = run_update(
         sim,
         source,

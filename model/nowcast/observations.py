@@ -249,6 +249,14 @@ def load_observations(path: str | Path) -> LoadedObservations:
     return LoadedObservations(tuple(parsed.observations), parsed.description, path, sha, doc.lines)
 
 
+def dump_observations(observations: list[Observation] | tuple[Observation, ...], description: str = "") -> str:
+    """An observation file (YAML) holding `observations`, as load_observations reads it."""
+    import yaml
+
+    entries = [o.model_dump(exclude_none=True) for o in observations]
+    return yaml.safe_dump({"description": description, "observations": entries}, sort_keys=False, allow_unicode=True)
+
+
 def check_periods(obs: LoadedObservations, scenario: Scenario, steps_per_year: int = 4) -> None:
     """Every period after the scenario's start year and within its end year (one-line error)."""
     if steps_per_year != 4:
