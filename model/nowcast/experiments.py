@@ -57,6 +57,20 @@ class Update:
     prior_sims: np.ndarray
     wall_time_s: float
 
+    def diagnostics(self) -> dict[str, Any]:
+        """Each observation's prior and updated p10/p50/p90, the ESS, stages and time."""
+        n = len(self.obs.labels)
+        return {
+            "observed_prior": [_bands(self.prior_sims[:, k]) for k in range(n)],
+            "observed_updated": [_bands(self.result.particles.sims[:, k]) for k in range(n)],
+            "ess_prior": self.result.ess_prior,
+            "rejuvenations": self.result.rejuvenations,
+            "stages": len(self.result.stages),
+            "distinct_pasts": self.result.distinct,
+            "prefix_runs": self.result.prefix_runs,
+            "wall_time_s": self.wall_time_s,
+        }
+
 
 def run_update(
     sim: Simulator,
@@ -65,13 +79,14 @@ def run_update(
     *,
     runs: int,
     seed: int,
-    settings: SMCSettings,
+    settings: SMCSettings | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> Update:
     """A prior ensemble of `runs` runs (run r seeded SeedSequence(seed, spawn_key=(r,))), updated
     with the observations; everything in memory."""
     started = time.perf_counter()
+    settings = settings or SMCSettings(seed=seed)
     obs = ObservationModel.build(list(observations), sim.scenario.start_year)
     seeds = [np.random.SeedSequence(seed, spawn_key=(r,)) for r in range(runs)]
     with local_pool(workers) as pool:
@@ -160,14 +175,7 @@ def twin_experiment(
     sim = Simulator(scenario, scale)
     truth, exact, observations = twin_observations(sim, source, truth_seed, observed)
     up = run_update(
-        sim,
-        source,
-        observations,
-        runs=runs,
-        seed=seed,
-        settings=settings or SMCSettings(seed=seed),
-        workers=workers,
-        progress=progress,
+        sim, source, observations, runs=runs, seed=seed, settings=settings, workers=workers, progress=progress
     )
     end = scenario.end_year
     before, after = _summary(up.prior, end), _summary(up.updated, end)
@@ -208,16 +216,9 @@ def twin_experiment(
             {"label": o.label, "truth": float(x), "observed": o.value, "rel_error": o.rel_error}
             for o, x in zip(observations, exact, strict=True)
         ],
-        "observed_prior": [_bands(up.prior_sims[:, k]) for k in range(len(observations))],
-        "observed_updated": [_bands(up.result.particles.sims[:, k]) for k in range(len(observations))],
         "clusters": clusters,
         "parameters": params,
-        "ess_prior": up.result.ess_prior,
-        "rejuvenations": up.result.rejuvenations,
-        "stages": len(up.result.stages),
-        "distinct_pasts": up.result.distinct,
-        "prefix_runs": up.result.prefix_runs,
-        "wall_time_s": up.wall_time_s,
+        **up.diagnostics(),
     }
 
 
@@ -275,14 +276,7 @@ def history_backtest(
     sim = Simulator(sc, scale, history_split=True)
     observations = backtest_observations(observed_year)
     up = run_update(
-        sim,
-        source,
-        observations,
-        runs=runs,
-        seed=seed,
-        settings=settings or SMCSettings(seed=seed),
-        workers=workers,
-        progress=progress,
+        sim, source, observations, runs=runs, seed=seed, settings=settings, workers=workers, progress=progress
     )
     year = observed_year + 1
     zone = facts()["zone"]
@@ -304,15 +298,8 @@ def history_backtest(
         "runs": runs,
         "scale": scale,
         "observed": [{"label": o.label, "value": o.value, "rel_error": o.rel_error} for o in observations],
-        "observed_prior": [_bands(up.prior_sims[:, k]) for k in range(len(observations))],
-        "observed_updated": [_bands(up.result.particles.sims[:, k]) for k in range(len(observations))],
         "scored": scored,
         "mean_crps_log": mean,
         "crpss_log": 1.0 - mean["updated"] / mean["prior"] if mean["prior"] > 0 else None,
-        "ess_prior": up.result.ess_prior,
-        "rejuvenations": up.result.rejuvenations,
-        "stages": len(up.result.stages),
-        "distinct_pasts": up.result.distinct,
-        "prefix_runs": up.result.prefix_runs,
-        "wall_time_s": up.wall_time_s,
+        **up.diagnostics(),
     }
