@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from typer.testing import CliRunner
@@ -447,6 +448,7 @@ def test_assimilate_writes_an_updated_ensemble_that_other_commands_read(tmp_path
         "ESS of the prior ensemble",
         "which observations moved what",
         "ngit output 2021Q1-2021Q3",
+        "parameters the observations moved most",
     ):
         assert text in result.stdout
     for name in (
@@ -469,7 +471,8 @@ def test_assimilate_writes_an_updated_ensemble_that_other_commands_read(tmp_path
         and len(report["effects"]) == 4
         and report["distinct_pasts"] == summary["effective_runs"]
     )
-    import pandas as pd
+    shifts = report["parameters"]
+    assert len(shifts) > 20 and abs(shifts[0]["shift_sd"]) >= abs(shifts[-1]["shift_sd"])
 
     inputs = pd.read_parquet(out / "inputs.parquet")
     assert inputs["run"].tolist() == list(range(20)) and inputs["nowcast.parent"].between(0, 19).all()

@@ -53,7 +53,15 @@ from ..plots import fan_chart, save_figure
 from ..scenario import LoadedScenario, load_scenario
 from ..score import ObservationsError
 from .observations import LoadedObservations, ObservationModel, check_periods, load_observations
-from .report import before_after_table, effects_table, nowcast_figure, observation_effects, stages_text
+from .report import (
+    before_after_table,
+    effects_table,
+    nowcast_figure,
+    observation_effects,
+    parameter_shifts,
+    parameters_text,
+    stages_text,
+)
 from .smc import (
     CHUNK,
     PARAM_NAMES,
@@ -97,6 +105,7 @@ class AssimilationResult:
                 r["diagnostics_text"],
                 "which observations moved what (each alone, as weights on the prior ensemble):\n"
                 + effects_table(r["effects"], r["runs"]),
+                parameters_text(r["parameters"]),
             ]
         )
 
@@ -427,6 +436,7 @@ def assimilate(
             "seed": smc_settings.seed,
         }
         summary = rounded(summary)
+        report["parameters"] = parameter_shifts(prior_tables["inputs"], tables[kinds.index("inputs")])
         report["before"] = _headline(prior_summary)
         report["after"] = _headline(summary)
         save_figure(fan_chart(aggregate.fan_frame(), summary), staging / "fan_chart.png")

@@ -48,6 +48,43 @@ def observation_effects(
     return rows
 
 
+def parameter_shifts(prior: pd.DataFrame, updated: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every parameter's prior and updated p10/p50/p90 (inputs tables, param.* columns), with
+    the shift of its median in prior standard deviations; largest shifts first."""
+    from ..params import param_specs
+
+    rows = []
+    for name, spec in param_specs().items():
+        a, b = prior[f"param.{name}"].to_numpy(dtype=float), updated[f"param.{name}"].to_numpy(dtype=float)
+        sd = float(np.std(a))
+        if sd <= 0:
+            continue
+        pa, pb = np.quantile(a, [0.1, 0.5, 0.9]), np.quantile(b, [0.1, 0.5, 0.9])
+        rows.append(
+            {
+                "parameter": name,
+                "label": spec.label,
+                "unit": spec.unit,
+                "prior": dict(zip(("p10", "p50", "p90"), map(float, pa), strict=True)),
+                "updated": dict(zip(("p10", "p50", "p90"), map(float, pb), strict=True)),
+                "shift_sd": float((pb[1] - pa[1]) / sd),
+                "spread_ratio": float(np.std(b) / sd),
+            }
+        )
+    return sorted(rows, key=lambda r: -abs(r["shift_sd"]))
+
+
+def parameters_text(shifts: list[dict[str, Any]], top: int = 5) -> str:
+    """The parameters whose medians the update moved most."""
+    lines = ["parameters the observations moved most (median before -> after, in prior sd):"]
+    for r in shifts[:top]:
+        lines.append(
+            f"  {r['parameter']} ({r['label']}): {r['prior']['p50']:.3g} -> {r['updated']['p50']:.3g} {r['unit']} "
+            f"({r['shift_sd']:+.1f} sd; spread x{r['spread_ratio']:.2f})"
+        )
+    return "\n".join(lines)
+
+
 def _table(rows: list[tuple[str, ...]], left: int = 1) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
