@@ -475,9 +475,10 @@ def simulate_group(
     expected: np.ndarray,
     copies: list[tuple[int, np.random.SeedSequence | None]],
 ) -> list[tuple[pd.DataFrame, ...]]:
-    """Run a particle to its last observation, check it reproduces `expected`, checkpoint it,
-    and run each copy (run id, branch seed or None for the particle's own future) to the end;
-    returns each copy's result tables (ensemble.run_tables)."""
+    """Run a particle to its last observation, check it reproduces `expected`, checkpoint it
+    (when a copy branches), and run each copy (run id, branch seed, or None for the particle's
+    own future: the model continues as it is) to the end; returns each copy's result tables
+    (ensemble.run_tables)."""
     model = sim.prefix(theta, seed, obs)
     got = observe(model, obs)
     if not np.allclose(got, expected, rtol=1e-12, atol=0.0):
@@ -485,9 +486,9 @@ def simulate_group(
             "a run of the prior ensemble does not replay to its recorded quarters (made by another model version "
             "or calibration?); rerun the prior ensemble"
         )
-    cp = checkpoint(model)
+    cp = checkpoint(model) if any(b is not None for _, b in copies) else None
     tables = []
-    for run_id, branch in copies:
-        m = run_from(restore(cp, branch))
+    for run_id, branch in copies:  # the particle's own future (branch None) at most once
+        m = run_from(model if branch is None else restore(cp, branch))  # type: ignore[arg-type]
         tables.append(run_tables(run_id, m.record, m.inputs, sim.scenario))
     return tables
