@@ -266,6 +266,7 @@ def assimilate(
     progress: bool = True,
     command: str | None = None,
     say: Callable[[str], None] | None = None,
+    prior: str | Path | None = None,
 ) -> AssimilationResult:
     """Update a scenario's projection with figures published after its start, as `etown
     assimilate` does (model/nowcast/, docs/nowcasting.md): run the scenario's ensemble (`runs`,
@@ -273,8 +274,9 @@ def assimilate(
     observations under their stated errors, rejuvenate (resample, MCMC moves, re-simulate from
     the last observation) when the effective sample size falls below `ess_threshold` x runs, and
     write the updated ensemble to `out` (default results/<scenario>_nowcast/) in the format of
-    `etown run`, with assimilation.json and nowcast.png. Raises `Collapsed` (nothing updated
-    written) when too few distinct runs fit the observations."""
+    `etown run`, with assimilation.json and nowcast.png. `prior`: a finished `etown run` folder
+    of the same scenario to update instead (its runs, seed and scale apply). Raises `Collapsed`
+    (no updated ensemble written) when the update is no answer (docs/nowcasting.md)."""
     from .nowcast.assimilate import assimilate as _assimilate
     from .nowcast.smc import SMCSettings
 
@@ -291,4 +293,5 @@ def assimilate(
         progress=progress,
         command=command,
         say=say,
+        prior=prior,
     )

@@ -713,6 +713,12 @@ def assimilate_cmd(
         float, typer.Option(min=0.01, max=1.0, help="rejuvenate when the ESS falls below this share of the runs")
     ] = 0.5,
     sweeps: Annotated[int, typer.Option(min=1, max=50, help="MCMC sweeps per rejuvenation")] = 2,
+    prior: Annotated[
+        Path | None,
+        typer.Option(
+            help="a finished `etown run` of SCENARIO to update (its runs, seed, scale apply) [default: OUT/prior]"
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Update SCENARIO's projection with figures published after its start (OBSERVATIONS): re-weight
@@ -738,6 +744,7 @@ def assimilate_cmd(
             progress=not quiet and sys.stderr.isatty(),
             command=shlex.join(["etown", *sys.argv[1:]]),
             say=say,
+            prior=prior,
         )
     except Collapsed as exc:
         fail(str(exc), 1)
@@ -746,7 +753,7 @@ def assimilate_cmd(
     typer.echo(result.table())
     typer.echo(
         f"results: {result.out}/ (summary.json, runs.parquet, nowcast.png, assimilation.json; "
-        f"prior ensemble in {result.out / 'prior'}/)"
+        f"prior ensemble in {result.report['prior_folder']}/)"
     )
 
 

@@ -52,6 +52,7 @@ from model.score import ObservationsError
 from model.sectors import SECTOR_IDS, SECTOR_INDEX
 
 runner = CliRunner()
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SCALE = 0.02
 
 
@@ -477,10 +478,22 @@ def test_assimilate_writes_an_updated_ensemble_that_other_commands_read(tmp_path
     inputs = pd.read_parquet(out / "inputs.parquet")
     assert inputs["run"].tolist() == list(range(20)) and inputs["nowcast.parent"].between(0, 19).all()
     assert runner.invoke(app, ["export", str(out), "--format", "csv", "--out", str(tmp_path / "csv")]).exit_code == 0
-    # a second assimilation into the same folder reuses the prior ensemble
+    # a second assimilation reuses a finished prior ensemble (given with --prior; into the same
+    # --out the same check applies to OUT/prior)
     stamp = (out / "prior" / "runs.parquet").stat().st_mtime_ns
-    assert runner.invoke(app, args).exit_code == 0
+    again = runner.invoke(
+        app, ["assimilate", str(scenario), str(obs), "--prior", str(out / "prior"), "--out", str(tmp_path / "b")]
+    )
+    assert again.exit_code == 0, again.output
     assert (out / "prior" / "runs.parquet").stat().st_mtime_ns == stamp
+    assert json.loads((tmp_path / "b" / "assimilation.json").read_text())["prior_folder"] == str(out / "prior")
+    other = SCENARIOS / "baseline.yaml"  # not the scenario the prior ran
+    wrong = runner.invoke(
+        app, ["assimilate", str(other), str(obs), "--prior", str(out / "prior"), "--out", str(tmp_path / "c")]
+    )
+    assert wrong.exit_code == 2 and wrong.stderr.startswith(
+        f"etown: --prior: {out / 'prior'} is not a finished `etown run`"
+    )
 
 
 def test_a_collapsed_update_is_reported_not_answered(tmp_path: Path) -> None:

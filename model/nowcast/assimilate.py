@@ -20,6 +20,7 @@ written: assimilation.json and nowcast.png say what happened and `Collapsed` is 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -128,6 +129,16 @@ def _prior_usable(folder: Path, loaded: LoadedScenario, spec: EnsembleSpec) -> b
         and (folder / TABLES["quarters"]).is_file()
         and (folder / TABLES["inputs"]).is_file()
     )
+
+
+def _given_prior(folder: Path, loaded: LoadedScenario) -> tuple[int, int, float, float]:
+    """(runs, seed, scale, persons per agent) of a finished ensemble given as --prior."""
+    try:
+        s = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        settings = s["settings"]
+        return int(s["runs"]), int(s["seed"]), float(settings["scale"]), float(settings["persons_per_agent"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise EnsembleError(f"--prior: {folder}: no summary.json of a finished `etown run`") from None
 
 
 def _resumable(folder: Path, spec: EnsembleSpec) -> bool:
@@ -302,9 +313,12 @@ def assimilate(
     progress: bool = True,
     command: str | None = None,
     say: Callable[[str], None] | None = None,
+    prior: str | Path | None = None,
 ) -> AssimilationResult:
     """Update a scenario's ensemble with observations (see the module docstring); the prior
-    ensemble is run with `runs` and `seed` into OUT/prior (or reused from there)."""
+    ensemble is run with `runs` and `seed` into OUT/prior (or reused from there), or, with
+    `prior`, taken from that finished `etown run` folder of the same scenario (its runs, seed and
+    scale then apply)."""
     from ..api import _summary, run
     from ..ensemble import connect, default_runs
 
@@ -313,6 +327,8 @@ def assimilate(
     sc = loaded.scenario
     obs_file = load_observations(observations)
     check_periods(obs_file, sc)
+    if prior is not None:
+        runs, seed, scale, persons_per_agent = _given_prior(Path(prior), loaded)
     runs = default_runs() if runs is None else runs
     smc_settings = settings or SMCSettings(seed=seed)
     if not 0.0 < smc_settings.ess_threshold <= 1.0:
@@ -324,7 +340,14 @@ def assimilate(
     obs = ObservationModel.build(obs_file.observations, sc.start_year)
     folder = OutputFolder(out if out is not None else Path("results") / f"{sc.name}_nowcast", EXTRA_FILES)
     folder.check()
-    prior_dir = folder.root / PRIOR_DIR
+    prior_dir = folder.root / PRIOR_DIR if prior is None else Path(os.path.realpath(prior))
+    if prior is not None and prior_dir == folder.root:
+        raise EnsembleError(f"--prior: {prior} is the output folder; the update needs a folder of its own (--out)")
+    if prior is not None and not _prior_usable(prior_dir, loaded, spec):
+        raise EnsembleError(
+            f"--prior: {prior} is not a finished `etown run` of {loaded.path} with quarterly records and sampled "
+            "parameters (rerun it with this version, without --point-estimate)"
+        )
     timings: dict[str, float] = {}
     with ExitStack() as stack:
         client = connect(scheduler) if scheduler else None
