@@ -1,6 +1,7 @@
 """The figures of docs/nowcasting.md: twin experiment, in-sample backtest, time of an assimilation.
 
     .venv/bin/python scripts/nowcast_checks.py twin [--runs 390] [--scale 1] [--workers 2]
+    .venv/bin/python scripts/nowcast_checks.py study [--runs 200] [--scale 0.1] [--truths 20] [--workers 2]
     .venv/bin/python scripts/nowcast_checks.py timing [--runs 390] [--scale 1] [--workers 2]
     .venv/bin/python scripts/nowcast_checks.py backtest [--runs 200] [--scale 0.1] [--workers 2] [--prior]
 
@@ -8,6 +9,10 @@ twin: three observations (ngit output 2021Q1-2021Q3, GDP 2021, industrial output
       generated from one run of the baseline (seed 2021, parameters drawn like any run) are
       assimilated into an ensemble of --runs runs (in memory); prior and updated bands and P
       against that run.
+study: the twin experiment repeated over --truths truth runs (seeds 1000, 1001, ...), each
+      assimilated into one prior ensemble: mean Brier score of P for the four targets and CRPS
+      of their outputs (year after the observations and 2025) and of the observed quantities
+      against the truths, before and after; how often rejuvenation was needed.
 timing: `etown assimilate scenarios/baseline.yaml` of the same three (synthetic) observations,
       written to results/nowcast_checks/twin_observations.yaml, into results/nowcast_checks/timing/
       (the prior ensemble is run first; a second call reuses it); wall times and machine load.
@@ -67,6 +72,30 @@ def twin(args: argparse.Namespace) -> None:
     print(
         f"ESS {r['ess_prior']:.1f} of {r['runs']}, {r['rejuvenations']} rejuvenation(s), "
         f"{r['distinct_pasts']} distinct pasts, {r['wall_time_s']:.0f} s (load {r['load_before']} -> {r['load_after']})"
+    )
+
+
+def study(args: argparse.Namespace) -> None:
+    from model.calibration.store import default_source
+    from model.nowcast.experiments import twin_study
+    from model.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").scenario
+    load, t = _load(), time.perf_counter()
+    r = twin_study(
+        sc, default_source(), runs=args.runs, seed=20210201, truths=args.truths, scale=args.scale, workers=args.workers
+    )
+    r["wall_time_s"], r["load_before"], r["load_after"] = time.perf_counter() - t, load, _load()
+    _write("study", r)
+    for k, v in r["scores"].items():
+        skill = "-" if v["skill"] is None else f"{v['skill']:+.2f}"
+        print(f"{k:36s} prior {v['prior']:8.4f}  updated {v['updated']:8.4f}  skill {skill}")
+    b = r["brier_targets"]
+    print(
+        f"Brier (four targets): {b['prior']:.4f} -> {b['updated']:.4f}; rejuvenated in {r['rejuvenated_share']:.0%} "
+        f"of {r['truths']} truths (mean {r['rejuvenations_mean']:.1f}, max {r['rejuvenations_max']}); median ESS "
+        f"{r['ess_prior_median']:.1f} of {r['runs']}; fewest distinct pasts {r['distinct_pasts_min']}; "
+        f"{r['wall_time_s']:.0f} s (load {r['load_before']} -> {r['load_after']})"
     )
 
 
@@ -179,17 +208,17 @@ def _write(name: str, data: dict) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["twin", "timing", "backtest"])
+    p.add_argument("what", choices=["twin", "study", "timing", "backtest"])
+    p.add_argument("--truths", type=int, default=20)
     p.add_argument("--runs", type=int, default=None)
     p.add_argument("--scale", type=float, default=None)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--prior", action="store_true", help="backtest: priors instead of the fit to 2018")
     args = p.parse_args()
-    if args.runs is None:
-        args.runs = 200 if args.what == "backtest" else 390
-    if args.scale is None:
-        args.scale = 0.1 if args.what == "backtest" else 1.0
-    {"twin": twin, "timing": timing, "backtest": backtest}[args.what](args)
+    small = args.what in ("backtest", "study")
+    args.runs = args.runs or (200 if small else 390)
+    args.scale = args.scale or (0.1 if small else 1.0)
+    {"twin": twin, "study": study, "timing": timing, "backtest": backtest}[args.what](args)
 
 
 if __name__ == "__main__":

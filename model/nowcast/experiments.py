@@ -72,6 +72,51 @@ class Update:
         }
 
 
+Runner = Callable[[Callable[..., Any], Sequence[tuple[Any, ...]]], Any]
+
+
+def prior_ensemble(
+    sim: Simulator,
+    source: ParamSource,
+    runs: int,
+    seed: int,
+    runner: Runner,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, pd.DataFrame], list[np.random.SeedSequence]]:
+    """An ensemble of `runs` runs in memory (run r seeded SeedSequence(seed, spawn_key=(r,)), its
+    parameters drawn from `source`): its tables by kind and the runs' seeds."""
+    seeds = [np.random.SeedSequence(seed, spawn_key=(r,)) for r in range(runs)]
+    items = list(enumerate(seeds))
+    pieces: list[tuple[pd.DataFrame, ...]] = []
+    for _, tables in runner(prior_chunk, [(sim, source, items[i : i + CHUNK]) for i in range(0, runs, CHUNK)]):
+        pieces.extend(tables)
+        if progress:
+            progress(len(tables))
+    pieces.sort(key=lambda t: int(t[0]["run"].iloc[0]))
+    return dict(zip(TABLES, concat_tables(pieces), strict=True)), seeds
+
+
+def update_ensemble(
+    prior: dict[str, pd.DataFrame],
+    seeds: list[np.random.SeedSequence],
+    sim: Simulator,
+    source: ParamSource,
+    observations: Sequence[Observation],
+    settings: SMCSettings,
+    runner: Runner,
+    progress: Callable[[int], None] | None = None,
+) -> Update:
+    """A prior ensemble (prior_ensemble) updated with the observations, in memory."""
+    started = time.perf_counter()
+    obs = ObservationModel.build(list(observations), sim.scenario.start_year)
+    particles = particles_from_tables(prior, seeds, obs)
+    result = sample(particles, obs, sim, ParamPrior.from_source(source, sim.scenario), settings, runner, progress)
+    updated = updated_tables(result.particles, prior, sim, obs, settings.seed, runner)
+    return Update(
+        prior, dict(zip(TABLES, updated, strict=True)), result, obs, particles.sims, time.perf_counter() - started
+    )
+
+
 def run_update(
     sim: Simulator,
     source: ParamSource,
@@ -83,30 +128,20 @@ def run_update(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> Update:
-    """A prior ensemble of `runs` runs (run r seeded SeedSequence(seed, spawn_key=(r,))), updated
-    with the observations; everything in memory."""
+    """A prior ensemble of `runs` runs updated with the observations; everything in memory;
+    wall_time_s includes the prior ensemble."""
     started = time.perf_counter()
-    settings = settings or SMCSettings(seed=seed)
-    obs = ObservationModel.build(list(observations), sim.scenario.start_year)
-    seeds = [np.random.SeedSequence(seed, spawn_key=(r,)) for r in range(runs)]
     with local_pool(workers) as pool:
 
-        def runner(fn: Callable[..., Any], tasks: list[tuple[Any, ...]]) -> Any:
+        def runner(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> Any:
             return run_tasks(fn, tasks, workers=workers, pool=pool)
 
-        items = list(enumerate(seeds))
-        pieces: list[tuple[pd.DataFrame, ...]] = []
-        for _, tables in runner(prior_chunk, [(sim, source, items[i : i + CHUNK]) for i in range(0, runs, CHUNK)]):
-            pieces.extend(tables)
-            if progress:
-                progress(len(tables))
-        prior = dict(zip(TABLES, concat_tables(sorted(pieces, key=lambda t: int(t[0]["run"].iloc[0]))), strict=True))
-        particles = particles_from_tables(prior, seeds, obs)
-        result = sample(particles, obs, sim, ParamPrior.from_source(source, sim.scenario), settings, runner, progress)
-        updated = dict(
-            zip(TABLES, updated_tables(result.particles, prior, sim, obs, settings.seed, runner), strict=True)
+        prior, seeds = prior_ensemble(sim, source, runs, seed, runner, progress)
+        up = update_ensemble(
+            prior, seeds, sim, source, observations, settings or SMCSettings(seed=seed), runner, progress
         )
-    return Update(prior, updated, result, obs, particles.sims, time.perf_counter() - started)
+    up.wall_time_s = time.perf_counter() - started
+    return up
 
 
 def _bands(values: np.ndarray) -> dict[str, float]:
@@ -219,6 +254,92 @@ def twin_experiment(
         "clusters": clusters,
         "parameters": params,
         **up.diagnostics(),
+    }
+
+
+def twin_study(
+    scenario: Scenario,
+    source: ParamSource,
+    *,
+    runs: int,
+    seed: int,
+    truths: int,
+    truth_base: int = 1000,
+    scale: float = 0.1,
+    observed: Sequence[tuple[str, str | None, str, float]] = TWIN_OBSERVATIONS,
+    settings: SMCSettings | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """The twin experiment repeated over `truths` truth runs (seeds truth_base, truth_base + 1,
+    ...; parameters drawn from `source`), each assimilated into the same prior ensemble: mean
+    scores against the truths before and after, and how often rejuvenation was needed.
+
+    Scores: Brier score of P(>= 100 bn by the end year) of each target cluster against whether
+    the truth crossed; CRPS (bn yuan) of each target cluster's output in the year after the last
+    observation and in the end year, and of each observed quantity, against the truth."""
+    sim = Simulator(scenario, scale)
+    end = scenario.end_year
+    threshold = fact("zone", "cluster_threshold_yuan")
+    rows: list[dict[str, Any]] = []
+    with local_pool(workers) as pool:
+
+        def runner(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> Any:
+            return run_tasks(fn, tasks, workers=workers, pool=pool)
+
+        prior, seeds = prior_ensemble(sim, source, runs, seed, runner, progress)
+        before = _summary(prior, end)
+        for t in range(truths):
+            truth, exact, observations = twin_observations(sim, source, truth_base + t, observed)
+            up = update_ensemble(prior, seeds, sim, source, observations, settings or SMCSettings(seed=seed), runner)
+            after = _summary(up.updated, end)
+            cross = crossing_years(record_tables(0, truth.record)[0], threshold).iloc[0]
+            year = min(end, max(o.quarters[1] for o in observations) // 4 + 1)
+            row: dict[str, Any] = {"truth_seed": truth_base + t, **up.diagnostics()}
+            for s in TARGET_SECTORS:
+                outcome = float(cross[s] <= end) if s in cross else 0.0
+                i = SECTOR_IDS.index(s)
+                row[f"brier.{s}"] = {
+                    name: (summary["clusters"][s][p_key(end)] - outcome) ** 2
+                    for name, summary in (("prior", before), ("updated", after))
+                }
+                for y in (year, end):
+                    x = float(truth.record.sector_output[truth.record.years.index(y), i] / BN)
+                    row[f"crps.{s}.{y}"] = {
+                        name: float(crps_ensemble(_year_output(tables, s, y), x))
+                        for name, tables in (("prior", prior), ("updated", up.updated))
+                    }
+            for k, o in enumerate(observations):
+                row[f"crps.{o.label}"] = {
+                    "prior": float(crps_ensemble(up.prior_sims[:, k], exact[k])),
+                    "updated": float(crps_ensemble(up.result.particles.sims[:, k], exact[k])),
+                }
+            rows.append(row)
+            if progress:
+                progress(0)
+    keys = [k for k in rows[0] if k.startswith(("brier.", "crps."))]
+    scores = {}
+    for k in keys:
+        p, u = (float(np.mean([r[k][name] for r in rows])) for name in ("prior", "updated"))
+        scores[k] = {"prior": p, "updated": u, "skill": 1.0 - u / p if p > 0 else None}
+    brier = {
+        name: float(np.mean([r[k][name] for r in rows for k in keys if k.startswith("brier.")]))
+        for name in ("prior", "updated")
+    }
+    rejuvenations = [r["rejuvenations"] for r in rows]
+    return {
+        "runs": runs,
+        "scale": scale,
+        "truths": truths,
+        "observed": [list(o) for o in observed],
+        "scores": scores,
+        "brier_targets": brier,
+        "rejuvenated_share": float(np.mean([n > 0 for n in rejuvenations])),
+        "rejuvenations_mean": float(np.mean(rejuvenations)),
+        "rejuvenations_max": int(max(rejuvenations)),
+        "ess_prior_median": float(np.median([r["ess_prior"] for r in rows])),
+        "distinct_pasts_min": int(min(r["distinct_pasts"] for r in rows)),
+        "per_truth": rows,
     }
 
 
