@@ -396,8 +396,13 @@ def assimilate(
             return run_tasks(fn, tasks, workers=workers, client=client, pool=pool)
 
         prior_dist = ParamPrior.from_source(source, sc)
-        with tqdm(desc="assimilate", unit="run", disable=not progress, leave=False) as bar:
-            result = sample(particles, obs, sim, prior_dist, smc_settings, runner, bar.update)
+        with tqdm(desc="weights", unit="run", disable=not progress, leave=False) as bar:
+
+            def on_stage(stage: int, total: int) -> None:
+                bar.reset(total=total)
+                bar.set_description(f"rejuvenation {stage} (runs to the last observation)")
+
+            result = sample(particles, obs, sim, prior_dist, smc_settings, runner, bar.update, on_stage)
         timings["update_s"] = time.perf_counter() - t
         rows = _observation_rows(obs_file, obs, particles.sims, result.particles.sims)
         diagnostics = stages_text(result, smc_settings, runs)

@@ -375,8 +375,11 @@ def sample(
     settings: SMCSettings,
     runner: Runner | None = None,
     progress: Callable[[int], None] | None = None,
+    on_stage: Callable[[int, int], None] | None = None,
 ) -> SMCResult:
-    """Update the particles of a prior ensemble (equally weighted) to the observations."""
+    """Update the particles of a prior ensemble (equally weighted) to the observations.
+    progress(k): k more runs to the last observation done; on_stage(stage, runs): a
+    rejuvenation starts that will simulate `runs` runs to the last observation."""
     run = runner or (lambda fn, tasks: run_tasks(fn, tasks))
     n = len(particles)
     target = settings.ess_threshold * n
@@ -401,6 +404,8 @@ def sample(
             cov = np.atleast_2d(np.cov(prior.to_z(particles.theta).T)) + np.diag(1e-3 * ref_var + 1e-12)
             chol = step * np.linalg.cholesky(cov)
         kernel = Kernel(phi, chol, settings.sweeps, settings.seed, len(result.stages))
+        if on_stage:
+            on_stage(len(result.stages), n * settings.sweeps * (2 if prior.dim else 1))
         particles, acc_theta, acc_path, runs = _move(particles, obs, sim, prior, kernel, run, progress)
         stage.rejuvenated, stage.step_scale, stage.prefix_runs = True, step, runs
         stage.accept_parameters = acc_theta if prior.dim else None
