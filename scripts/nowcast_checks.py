@@ -1,21 +1,20 @@
 """The figures of docs/nowcasting.md: twin experiment, in-sample backtest, time of an assimilation.
 
-    .venv/bin/python scripts/nowcast_checks.py twin [--runs 390] [--scale 1] [--workers 2]
     .venv/bin/python scripts/nowcast_checks.py study [--runs 200] [--scale 0.1] [--truths 20] [--workers 2]
     .venv/bin/python scripts/nowcast_checks.py timing [--runs 390] [--scale 1] [--workers 2]
     .venv/bin/python scripts/nowcast_checks.py backtest [--runs 200] [--scale 0.1] [--workers 2] [--prior]
 
-twin: three observations (ngit output 2021Q1-2021Q3, GDP 2021, industrial output 2021H1, 3% error)
-      generated from one run of the baseline (seed 2021, parameters drawn like any run) are
-      assimilated into an ensemble of --runs runs (in memory); prior and updated bands and P
-      against that run.
 study: the twin experiment repeated over --truths truth runs (seeds 1000, 1001, ...), each
       assimilated into one prior ensemble: mean Brier score of P for the four targets and CRPS
       of their outputs (year after the observations and 2025) and of the observed quantities
       against the truths, before and after; how often rejuvenation was needed.
-timing: `etown assimilate scenarios/baseline.yaml` of the same three (synthetic) observations,
-      written to results/nowcast_checks/twin_observations.yaml, into results/nowcast_checks/timing/
-      (the prior ensemble is run first; a second call reuses it); wall times and machine load.
+timing: a twin experiment at full scale through the command: three observations (ngit output
+      2021Q1-2021Q3, GDP 2021, industrial output 2021H1, 3% error) generated from one run of the
+      baseline (seed 2021, parameters drawn like any run), written to
+      results/nowcast_checks/twin_observations.yaml, assimilated by `etown assimilate
+      scenarios/baseline.yaml` into results/nowcast_checks/timing/ (the prior ensemble is run
+      first; a second call reuses it): wall times and machine load, and the prior and updated
+      bands against that run.
 backtest: history mode from end-2015 with the posterior of an ABC-SMC fit to data up to 2018
       (etown backtest's calibration, ~12 min on 2 cores; kept in results/nowcast_checks/fit_2018.json),
       assimilate the published 2019 GDP, industrial output and firm count, score 2020.
@@ -38,41 +37,6 @@ TRUTH_SEED = 2021
 
 def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def twin(args: argparse.Namespace) -> None:
-    from model.calibration.store import default_source
-    from model.nowcast.experiments import twin_experiment
-    from model.scenario import load_scenario
-
-    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").scenario
-    load = _load()
-    r = twin_experiment(
-        sc,
-        default_source(),
-        runs=args.runs,
-        seed=20210201,
-        truth_seed=TRUTH_SEED,
-        scale=args.scale,
-        workers=args.workers,
-    )
-    r["load_before"], r["load_after"] = load, _load()
-    _write("twin", r)
-    for k, o in enumerate(r["observations"]):
-        b, a = r["observed_prior"][k], r["observed_updated"][k]
-        print(
-            f"{o['label']}: truth {o['truth']:.1f}, observed {o['observed']:.1f}; prior {_band(b)}, updated {_band(a)}"
-        )
-    for s, c in r["clusters"].items():
-        rows = "; ".join(
-            f"{y}: truth {v['truth']:.1f}, prior {_band(v['prior'])}, updated {_band(v['updated'])}"
-            for y, v in c["output_bn"].items()
-        )
-        print(f"{s}: truth crosses {c['truth_crosses']}, P {c['p_before']:.2f} -> {c['p_after']:.2f}; {rows}")
-    print(
-        f"ESS {r['ess_prior']:.1f} of {r['runs']}, {r['rejuvenations']} rejuvenation(s), "
-        f"{r['distinct_pasts']} distinct pasts, {r['wall_time_s']:.0f} s (load {r['load_before']} -> {r['load_after']})"
-    )
 
 
 def study(args: argparse.Namespace) -> None:
@@ -108,7 +72,7 @@ def timing(args: argparse.Namespace) -> None:
     from model.scenario import load_scenario
 
     sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").scenario
-    _, _, observations = twin_observations(Simulator(sc, args.scale), default_source(), TRUTH_SEED)
+    truth, exact, observations = twin_observations(Simulator(sc, args.scale), default_source(), TRUTH_SEED)
     obs_file = OUT / "twin_observations.yaml"
     OUT.mkdir(parents=True, exist_ok=True)
     obs_file.write_text(
@@ -145,10 +109,58 @@ def timing(args: argparse.Namespace) -> None:
         )
         print(rows[-1])
     print(res.table())
-    _write(
-        "timing",
-        {"runs": args.runs, "scale": args.scale, "workers": args.workers, "cpus": os.cpu_count(), "rows": rows},
-    )
+    twin = against_truth(truth, exact, observations, OUT / "timing")
+    info = {"runs": args.runs, "scale": args.scale, "workers": args.workers, "cpus": os.cpu_count()}
+    _write("timing", {**info, "rows": rows, "twin": twin})
+
+
+def against_truth(truth, exact, observations, folder: Path) -> dict:
+    """The prior (folder/prior) and updated (folder) ensembles against the truth run."""
+    import numpy as np
+    import pandas as pd
+
+    from model.analysis import crossing_years
+    from model.ensemble import record_tables
+    from model.sectors import SECTOR_IDS, TARGET_SECTORS
+
+    def bands(v) -> dict:
+        return dict(zip(("p10", "p50", "p90"), np.quantile(v, [0.1, 0.5, 0.9]).tolist(), strict=True))
+
+    assim = json.loads((folder / "assimilation.json").read_text())
+    out: dict = {"observations": [], "clusters": {}}
+    for o, x, row in zip(observations, exact, assim["observations"], strict=True):
+        out["observations"].append(
+            {"label": o.label, "truth": float(x), "observed": o.value, "prior": row["prior"], "updated": row["updated"]}
+        )
+        print(
+            f"{o.label}: truth {x:.1f}, observed {o.value:.1f}; "
+            f"prior {_band(row['prior'])}, updated {_band(row['updated'])}"
+        )
+    cross = crossing_years(record_tables(0, truth.record)[0], 100e9).iloc[0]
+    before = json.loads((folder / "prior" / "summary.json").read_text())
+    after = json.loads((folder / "summary.json").read_text())
+    tables = {
+        "prior": pd.read_parquet(folder / "prior" / "runs.parquet"),
+        "updated": pd.read_parquet(folder / "runs.parquet"),
+    }
+    for s in TARGET_SECTORS:
+        c: dict = {
+            "truth_crosses": bool(cross.get(s, np.inf) <= 2025),
+            "p_before": before["clusters"][s]["p_100bn_by_2025"],
+            "p_after": after["clusters"][s]["p_100bn_by_2025"],
+        }
+        for y in ("2022", "2025"):
+            x = float(truth.record.sector_output[truth.record.years.index(int(y)), SECTOR_IDS.index(s)] / 1e9)
+            c[y] = {"truth": x}
+            for name, t in tables.items():
+                c[y][name] = bands(t.loc[(t["sector"].astype(str) == s) & (t["year"] == int(y)), "output_yuan"] / 1e9)
+        out["clusters"][s] = c
+        years = "; ".join(
+            f"{y}: truth {c[y]['truth']:.1f}, prior {_band(c[y]['prior'])}, updated {_band(c[y]['updated'])}"
+            for y in ("2022", "2025")
+        )
+        print(f"{s}: truth crosses {c['truth_crosses']}, P {c['p_before']:.2f} -> {c['p_after']:.2f}; {years}")
+    return out
 
 
 def backtest(args: argparse.Namespace) -> None:
@@ -208,7 +220,7 @@ def _write(name: str, data: dict) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["twin", "study", "timing", "backtest"])
+    p.add_argument("what", choices=["study", "timing", "backtest"])
     p.add_argument("--truths", type=int, default=20)
     p.add_argument("--runs", type=int, default=None)
     p.add_argument("--scale", type=float, default=None)
@@ -218,7 +230,7 @@ def main() -> None:
     small = args.what in ("backtest", "study")
     args.runs = args.runs or (200 if small else 390)
     args.scale = args.scale or (0.1 if small else 1.0)
-    {"twin": twin, "study": study, "timing": timing, "backtest": backtest}[args.what](args)
+    {"study": study, "timing": timing, "backtest": backtest}[args.what](args)
 
 
 if __name__ == "__main__":

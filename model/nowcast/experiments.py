@@ -1,8 +1,9 @@
 """Checks of the assimilation without post-2020 zone data.
 
-* `twin_experiment`: observations generated from one run of known parameters (the "truth",
-  with observation noise of the stated size); the update should narrow the bands around that
-  run and move P towards its outcome.
+* `twin_study`: observations generated from runs of known parameters (the "truths", with
+  observation noise of the stated size), each assimilated into one prior ensemble; the update
+  should narrow the bands around each truth and move P towards its outcome (scores averaged
+  over the truths).
 * `history_backtest`: history mode (end-2015 start, scenarios/history_2016_2020.yaml) with
   parameters from a fit to data up to 2018 (or, cheaply, the priors); assimilate the zone's
   published 2019 figures and score the 2020 projection (CRPS of logs) with and without them.
@@ -32,7 +33,7 @@ from ..sectors import SECTOR_IDS, TARGET_SECTORS
 from .assimilate import particles_from_tables, updated_tables
 from .checkpoint import run_from
 from .observations import Observation, ObservationModel, record_series
-from .smc import CHUNK, PARAM_NAMES, ParamPrior, Simulator, SMCResult, SMCSettings, sample
+from .smc import CHUNK, ParamPrior, Simulator, SMCResult, SMCSettings, sample
 
 
 def prior_chunk(
@@ -189,72 +190,6 @@ def twin_observations(
         for o, v in zip(shells, values, strict=True)
     ]
     return truth, exact, observations
-
-
-def twin_experiment(
-    scenario: Scenario,
-    source: ParamSource,
-    *,
-    runs: int,
-    seed: int,
-    truth_seed: int,
-    scale: float = 1.0,
-    observed: Sequence[tuple[str, str | None, str, float]] = TWIN_OBSERVATIONS,
-    settings: SMCSettings | None = None,
-    workers: int = 1,
-    progress: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
-    """Generate `observed` from one run (seed `truth_seed`, parameters drawn from `source`) with
-    observation noise of the stated size, assimilate them into an ensemble of `runs` runs, and
-    compare prior and updated ensembles with the truth."""
-    sim = Simulator(scenario, scale)
-    truth, exact, observations = twin_observations(sim, source, truth_seed, observed)
-    up = run_update(
-        sim, source, observations, runs=runs, seed=seed, settings=settings, workers=workers, progress=progress
-    )
-    end = scenario.end_year
-    before, after = _summary(up.prior, end), _summary(up.updated, end)
-    truth_sectors, _ = record_tables(0, truth.record)
-    cross = crossing_years(truth_sectors, fact("zone", "cluster_threshold_yuan")).iloc[0]
-    after_last = min(end, max(o.quarters[1] for o in observations) // 4 + 1)
-    clusters = {}
-    for i, s in enumerate(SECTOR_IDS):
-        if s not in TARGET_SECTORS and s not in {o.cluster for o in observations}:
-            continue
-        rows = {}
-        for year in (after_last, end):
-            j = truth.record.years.index(year)
-            rows[str(year)] = {
-                "truth": float(truth.record.sector_output[j, i] / BN),
-                "prior": _bands(_year_output(up.prior, s, year)),
-                "updated": _bands(_year_output(up.updated, s, year)),
-            }
-        clusters[s] = {
-            "truth_crosses": bool(cross[s] <= end) if s in cross else False,
-            "p_before": before["clusters"][s][p_key(end)],
-            "p_after": after["clusters"][s][p_key(end)],
-            "output_bn": rows,
-        }
-    moved = ParamPrior.from_source(source, scenario).index
-    theta_truth = np.array([truth.params[n] for n in PARAM_NAMES])
-    params = {}
-    for j in moved:
-        name = PARAM_NAMES[j]
-        a = up.prior["inputs"][f"param.{name}"].to_numpy()
-        b = up.updated["inputs"][f"param.{name}"].to_numpy()
-        params[name] = {"truth": float(theta_truth[j]), "prior": _bands(a), "updated": _bands(b)}
-    return {
-        "runs": runs,
-        "scale": scale,
-        "truth_seed": truth_seed,
-        "observations": [
-            {"label": o.label, "truth": float(x), "observed": o.value, "rel_error": o.rel_error}
-            for o, x in zip(observations, exact, strict=True)
-        ],
-        "clusters": clusters,
-        "parameters": params,
-        **up.diagnostics(),
-    }
 
 
 def twin_study(
