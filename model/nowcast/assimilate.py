@@ -433,7 +433,13 @@ def assimilate(
             report["message"] = failure
             write_json(folder.root / "assimilation.json", rounded(report))
             save_figure(
-                nowcast_figure(prior_tables["quarters"], None, list(obs_file.observations), prior_summary),
+                nowcast_figure(
+                    prior_tables["quarters"],
+                    None,
+                    list(obs_file.observations),
+                    prior_summary,
+                    note=obs_file.description,
+                ),
                 folder.root / "nowcast.png",
             )
             raise Collapsed(f"{report['message']}; diagnostics: {folder.root / 'assimilation.json'}")
@@ -470,7 +476,11 @@ def assimilate(
         save_figure(fan_chart(aggregate.fan_frame(), summary), staging / "fan_chart.png")
         save_figure(
             nowcast_figure(
-                prior_tables["quarters"], tables[kinds.index("quarters")], list(obs_file.observations), summary
+                prior_tables["quarters"],
+                tables[kinds.index("quarters")],
+                list(obs_file.observations),
+                summary,
+                note=obs_file.description,
             ),
             staging / "nowcast.png",
         )

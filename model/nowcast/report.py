@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..analysis import BN, EnsembleAggregate, p_key
+from ..plots import footer_text
 from ..sectors import SECTOR_INDEX, SECTORS, TARGET_SECTORS
 from .observations import METRICS, Observation, ObservationModel, parse_period
 from .smc import SMCResult, SMCSettings
@@ -199,12 +200,14 @@ def nowcast_figure(
     observations: list[Observation],
     summary: dict[str, Any],
     threshold_bn: float = 100.0,
+    note: str = "",
 ) -> Figure:
     """Per series, quarter by quarter: the prior ensemble's 80% band (grey), the updated
     ensemble's 80% and 50% bands and median (blue; left out when `updated` is None), and the
     observations (black: a flow as its mean annual rate over its period, drawn across it; a
     count at its period's end; bars +-1 sd of the observation error). Flows in bn yuan a year
-    (the quarter's output x 4), counts in firms. prior, updated: quarters.parquet tables."""
+    (the quarter's output x 4), counts in firms. prior, updated: quarters.parquet tables;
+    note: what the observations are (the file's description), in the footer."""
     panels = _panel_series(observations)
     ncols = 3
     nrows = -(-len(panels) // ncols)
@@ -250,7 +253,10 @@ def nowcast_figure(
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     handles.append(axes.flat[0].errorbar([], [], yerr=[], fmt="o", color="black"))
-    labels.append("observation (+-1 sd; a flow across its period)")
-    fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8)
+    labels.append("observation (+-1 sd;\na flow across its period)")
+    fig.legend(handles, labels, loc="outside right upper", fontsize=8)
     fig.suptitle(f"{summary.get('scenario', '')}: projection before and after the observations", fontsize=12)
+    footer = footer_text(summary) + (f"\nobservations: {note[:200]}" if note else "")
+    fig.text(0.005, 0.002, footer, fontsize=8, color="dimgrey", ha="left", va="bottom")
+    fig.get_layout_engine().set(rect=(0, 0.05 if note else 0.03, 1, 0.95 if note else 0.97))  # room for the footer
     return fig
