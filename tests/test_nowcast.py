@@ -427,7 +427,7 @@ def test_assimilate_writes_an_updated_ensemble_that_other_commands_read(tmp_path
         str(scenario),
         str(obs),
         "--runs",
-        "20",
+        "12",
         "--scale",
         str(SCALE),
         "--out",
@@ -459,7 +459,7 @@ def test_assimilate_writes_an_updated_ensemble_that_other_commands_read(tmp_path
         assert (out / name).is_file(), name
     summary = json.loads((out / "summary.json").read_text())
     prior = json.loads((out / "prior" / "summary.json").read_text())
-    assert set(prior) <= set(summary) and summary["runs"] == 20 and summary["assimilation"]["observations_sha256"]
+    assert set(prior) <= set(summary) and summary["runs"] == 12 and summary["assimilation"]["observations_sha256"]
     report = json.loads((out / "assimilation.json").read_text())
     assert (
         report["status"] == "updated"
@@ -470,7 +470,7 @@ def test_assimilate_writes_an_updated_ensemble_that_other_commands_read(tmp_path
     assert len(shifts) > 20 and abs(shifts[0]["shift_sd"]) >= abs(shifts[-1]["shift_sd"])
 
     inputs = pd.read_parquet(out / "inputs.parquet")
-    assert inputs["run"].tolist() == list(range(20)) and inputs["nowcast.parent"].between(0, 19).all()
+    assert inputs["run"].tolist() == list(range(12)) and inputs["nowcast.parent"].between(0, 11).all()
     assert runner.invoke(app, ["export", str(out), "--format", "csv", "--out", str(tmp_path / "csv")]).exit_code == 0
     # a second assimilation reuses a finished prior ensemble (given with --prior; into the same
     # --out the same check applies to OUT/prior)
@@ -493,7 +493,7 @@ def test_assimilate_writes_an_updated_ensemble_that_other_commands_read(tmp_path
 def test_a_collapsed_update_is_reported_not_answered(tmp_path: Path) -> None:
     absurd = ENTRY.format(metric="cluster_output_bn", extra="cluster: ngit, ", period="2021Q1", value=5000, err=0.01)
     out = tmp_path / "now"
-    args = ["assimilate", str(_short_scenario(tmp_path)), str(_obs_file(tmp_path, absurd)), "--runs", "20"]
+    args = ["assimilate", str(_short_scenario(tmp_path)), str(_obs_file(tmp_path, absurd)), "--runs", "10"]
     result = runner.invoke(app, [*args, "--scale", str(SCALE), "--out", str(out)])
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
