@@ -503,3 +503,5 @@ def test_a_collapsed_update_is_reported_not_answered(tmp_path: Path) -> None:
     assert "no updated projection is reported" in lines[0] and "rejuvenation" in lines[0]
     assert not (out / "summary.json").exists() and (out / "nowcast.png").is_file()
     assert json.loads((out / "assimilation.json").read_text())["status"] == "conflict"
+    again = runner.invoke(app, [*args, "--scale", str(SCALE), "--out", str(out)])  # the folder stays usable
+    assert again.exit_code == 1 and again.stderr.startswith("etown: the observations are at odds")

@@ -36,6 +36,7 @@ from ..analysis import EnsembleAggregate, p_key, wilson_interval
 from ..calibration.store import default_source
 from ..ensemble import (
     MANIFEST,
+    OWNER_MARK,
     PARTS_DIR,
     STAGING_DIR,
     TABLES,
@@ -431,6 +432,7 @@ def assimilate(
             timings["total_s"] = time.perf_counter() - started
             report["timings_s"] = timings
             report["message"] = failure
+            (folder.root / OWNER_MARK).touch()  # the diagnostics are etown's: a rerun may replace them
             write_json(folder.root / "assimilation.json", rounded(report))
             save_figure(
                 nowcast_figure(
