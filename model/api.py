@@ -42,6 +42,7 @@ from .scenario import LoadedScenario, load_scenario
 
 if TYPE_CHECKING:
     from .experiments.compare import Comparison
+    from .nowcast.assimilate import AssimilationResult
 
 DEFAULT_SEED = 20210201  # the seed article's publication date
 
@@ -287,3 +288,49 @@ def compare(
     )
     write_compare(cmp, folder)
     return cmp
+
+
+def assimilate(
+    scenario: str | Path | LoadedScenario,
+    observations: str | Path,
+    *,
+    runs: int | None = None,
+    seed: int = DEFAULT_SEED,
+    workers: int = 1,
+    out: str | Path | None = None,
+    scheduler: str | None = None,
+    scale: float = 1.0,
+    ess_threshold: float = 0.5,
+    sweeps: int = 2,
+    progress: bool = True,
+    command: str | None = None,
+    say: Callable[[str], None] | None = None,
+    prior: str | Path | None = None,
+) -> AssimilationResult:
+    """Update a scenario's projection with figures published after its start, as `etown
+    assimilate` does (model/nowcast/, docs/nowcasting.md): run the scenario's ensemble (`runs`,
+    `seed`) into `out/prior/` or reuse it from there, weight each run by the likelihood of the
+    observations under their stated errors, rejuvenate (resample, MCMC moves, re-simulate from
+    the last observation) when the effective sample size falls below `ess_threshold` x runs, and
+    write the updated ensemble to `out` (default results/<scenario>_nowcast/) in the format of
+    `etown run`, with assimilation.json and nowcast.png. `prior`: a finished `etown run` folder
+    of the same scenario to update instead (its runs, seed and scale apply). Raises `Collapsed`
+    (no updated ensemble written) when the update is no answer (docs/nowcasting.md)."""
+    from .nowcast.assimilate import assimilate as _assimilate
+    from .nowcast.smc import SMCSettings
+
+    return _assimilate(
+        scenario,
+        observations,
+        runs=runs,
+        seed=seed,
+        workers=workers,
+        out=out,
+        scheduler=scheduler,
+        scale=scale,
+        settings=SMCSettings(ess_threshold=ess_threshold, sweeps=sweeps, seed=seed),
+        progress=progress,
+        command=command,
+        say=say,
+        prior=prior,
+    )

@@ -24,7 +24,7 @@ try:  # typer >= 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - typer built on click
     from click import exceptions as click_exceptions
 
-from .api import DEFAULT_SEED, EnsembleResult, compare, run
+from .api import DEFAULT_SEED, EnsembleResult, assimilate, compare, run
 from .ensemble import STAGING_DIR, EnsembleError, Interrupted, Terminated, default_runs, stop_helper_processes
 from .io import RESULT_DIGITS, write_json
 from .levers import format_effective_levers, format_lever_table, plausibility_warnings
@@ -738,6 +738,64 @@ def optimize_cmd(
         close_client(client)
     typer.echo(result.format())
     typer.echo(f"results: {out}/ (optimize.json, frontier.csv, evaluations.csv, frontier.png)")
+
+
+@app.command("assimilate")
+def assimilate_cmd(
+    scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    observations: Annotated[Path, typer.Argument(help="observations YAML (docs/nowcasting.md)")],
+    runs: Annotated[int | None, typer.Option(min=1, help=f"runs of the ensemble [default: {default_runs()}]")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="master seed (prior ensemble and update)")] = DEFAULT_SEED,
+    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
+    out: Annotated[Path | None, typer.Option(help="output folder [default: results/<scenario>_nowcast]")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated (1 = all)")] = 1.0,
+    ess_threshold: Annotated[
+        float, typer.Option(min=0.01, max=1.0, help="rejuvenate when the ESS falls below this share of the runs")
+    ] = 0.5,
+    sweeps: Annotated[int, typer.Option(min=1, max=50, help="MCMC sweeps per rejuvenation")] = 2,
+    prior: Annotated[
+        Path | None,
+        typer.Option(
+            help="a finished `etown run` of SCENARIO to update (its runs, seed, scale apply) [default: OUT/prior]"
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+) -> None:
+    """Update SCENARIO's projection with figures published after its start (OBSERVATIONS): re-weight
+    and rejuvenate its ensemble; print P before and after, the ESS and which observations moved what."""
+    from .nowcast.assimilate import Collapsed
+    from .nowcast.observations import load_observations
+
+    for warning in load_observations(observations).overlaps():
+        typer.echo(f"warning: {observations}: {warning}", err=True)
+    say = None if quiet else _say()
+    try:
+        result = assimilate(
+            scenario,
+            observations,
+            runs=runs,
+            seed=seed,
+            workers=workers,
+            out=out,
+            scheduler=scheduler,
+            scale=scale,
+            ess_threshold=ess_threshold,
+            sweeps=sweeps,
+            progress=not quiet and sys.stderr.isatty(),
+            command=shlex.join(["etown", *sys.argv[1:]]),
+            say=say,
+            prior=prior,
+        )
+    except Collapsed as exc:
+        fail(str(exc), 1)
+    except OSError as exc:
+        write_failed(exc)
+    typer.echo(result.table())
+    typer.echo(
+        f"results: {result.out}/ (summary.json, runs.parquet, nowcast.png, assimilation.json; "
+        f"prior ensemble in {result.report['prior_folder']}/)"
+    )
 
 
 @app.command("export")

@@ -39,7 +39,7 @@ from .params import Params, population_assumptions, sector_assumptions
 from .policy import policy_path
 from .population import StartState, initial_firms, sector_counts, settle_start
 from .project_office import ProjectOffice
-from .records import ZONE_METRICS, RunRecord, new_record, new_tally, record_year
+from .records import ZONE_METRICS, RunRecord, new_record, new_tally, record_quarter, record_year
 from .scenario import Scenario
 from .sectors import N_SECTORS
 from .state import COHORT_COLUMNS, FIRM_COLUMNS, ColumnStore, Feedback, wsum
@@ -169,7 +169,7 @@ class ClusterModel(mesa.Model):
         kp = self.inputs.pipeline
         build_steps = (kp.first_output - (self.start.year + 1)) * steps_per_year
         self.project_office.add_known(kp, build_steps)
-        self.record: RunRecord = new_record(self.years, self.government.ledger, self.accounts)
+        self.record: RunRecord = new_record(self.years, self.government.ledger, self.accounts, self.n_steps)
         self._year = np.zeros((2, N_SECTORS))  # the year so far: output, real output (yuan/yr x yr)
         self._year_entrant = 0.0
         out = self.sector_output()
@@ -334,6 +334,7 @@ class ClusterModel(mesa.Model):
         f.compact(COMPACT_SHARE)
         self.cohorts.compact(COMPACT_SHARE)
         out = self.sector_output()
+        record_quarter(self, year, out)
         self._year += np.stack([out, out / self.markets.price]) * self.dt
         self._year_entrant += self.entrant_output() * self.dt
         self.government.end_step()

@@ -4,9 +4,9 @@ Replication i of an ensemble with master seed S uses `SeedSequence(S).spawn(N)[i
 result does not depend on which worker ran it or in which order: the same seed gives the same
 ensemble with any number of workers, locally or on a Dask cluster. Replications are grouped in
 chunks of fixed size, run on the one executor (model/executor.py: local processes or Dask);
-each finished chunk is written as Parquet parts under `<out>/parts/` (sectors, zone, and the
-runs' sampled inputs and levers: inputs.parquet), so an interrupted ensemble resumes where it
-stopped (`resume=True`) and memory stays bounded.
+each finished chunk is written as Parquet parts under `<out>/parts/` (sectors, zone, the runs'
+sampled inputs and levers: inputs.parquet, and the quarterly records: quarters.parquet), so an
+interrupted ensemble resumes where it stopped (`resume=True`) and memory stays bounded.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from .inputs import ParamSource, RunInputs
 from .io import atomic_path, echo, write_atomic, write_json
 from .levers import Schedule, _walk_values
 from .params import Params
-from .records import ZONE_METRICS, RunRecord
+from .records import QUARTER_METRICS, ZONE_METRICS, RunRecord
 from .scenario import Scenario
 from .sectors import SECTOR_IDS
 
@@ -50,10 +50,10 @@ CHUNK_RUNS = 10
 """Replications per persisted part (fixed, so parts are the same whatever the workers)."""
 PARTS_DIR = "parts"
 MANIFEST = "manifest.json"
-RESULT_FILES = ("summary.json", "runs.parquet", "zone.parquet", "inputs.parquet", "fan_chart.png")
+RESULT_FILES = ("summary.json", "runs.parquet", "zone.parquet", "inputs.parquet", "quarters.parquet", "fan_chart.png")
 """Files of a finished ensemble in its folder; summary.json is written last."""
-TABLES = {"sectors": "runs.parquet", "zone": "zone.parquet", "inputs": "inputs.parquet"}
-"""Part kind -> streamed result table."""
+TABLES = {"sectors": "runs.parquet", "zone": "zone.parquet", "inputs": "inputs.parquet", "quarters": "quarters.parquet"}
+"""Part kind -> streamed result table (the order of the tables a chunk returns)."""
 ROW_GROUP_ROWS = 1 << 17
 ROW_GROUP_PARTS = 256
 """A row group of the streamed result tables gathers parts up to ROW_GROUP_ROWS rows or
@@ -135,6 +135,26 @@ def record_tables(run: int, rec: RunRecord) -> tuple[pd.DataFrame, pd.DataFrame]
     return sectors, zone
 
 
+def quarter_table(run: int, rec: RunRecord) -> pd.DataFrame:
+    """(run, year, quarter) rows of one run's quarterly record (quarters.parquet): the
+    QUARTER_METRICS and `output.<sector>` (yuan produced in the quarter). Steps are quarters:
+    step k covers quarter (k - 1) % 4 + 1 of year start + 1 + (k - 1) // 4."""
+    n = rec.quarter_output.shape[0]
+    steps = np.arange(n)
+    table = pd.DataFrame(
+        {
+            "run": np.full(n, run, dtype=np.int32),
+            "year": (rec.years[0] + 1 + steps // 4).astype(np.int16),
+            "quarter": (steps % 4 + 1).astype(np.int8),
+        }
+    )
+    for m in QUARTER_METRICS:
+        table[m] = rec.quarters[m]
+    for i, s in enumerate(SECTOR_IDS):
+        table[f"output.{s}"] = rec.quarter_output[:, i]
+    return table
+
+
 def replicate(scenario: Scenario, seed: np.random.SeedSequence, settings: RunSettings) -> tuple[RunRecord, RunInputs]:
     """One replication: build the model from the seed, run it to the end year; its record and
     the uncertain inputs it drew."""
@@ -173,21 +193,31 @@ def inputs_table(run: int, inputs: RunInputs, scenario: Scenario) -> pd.DataFram
     return frame
 
 
+def run_tables(run: int, rec: RunRecord, inputs: RunInputs, scenario: Scenario) -> tuple[pd.DataFrame, ...]:
+    """One run's result tables, in TABLES order: sectors, zone, inputs, quarters."""
+    return (*record_tables(run, rec), inputs_table(run, inputs, scenario), quarter_table(run, rec))
+
+
+def concat_tables(tables: list[tuple[pd.DataFrame, ...]]) -> tuple[pd.DataFrame, ...]:
+    """Runs' result tables (each in TABLES order) concatenated kind by kind."""
+    return tuple(pd.concat([t[k] for t in tables], ignore_index=True) for k in range(len(TABLES)))
+
+
 def run_chunk(
     scenario: Scenario, runs: list[int], seeds: list[np.random.SeedSequence], settings: RunSettings
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Run a chunk of replications; returns their concatenated sector, zone and inputs tables."""
+) -> tuple[pd.DataFrame, ...]:
+    """Run a chunk of replications; returns their concatenated tables (TABLES order)."""
     tables = []
     for r, s in zip(runs, seeds, strict=True):
         rec, inputs = replicate(scenario, s, settings)
-        tables.append((*record_tables(r, rec), inputs_table(r, inputs, scenario)))
-    return tuple(pd.concat([t[k] for t in tables], ignore_index=True) for k in range(3))  # type: ignore[return-value]
+        tables.append(run_tables(r, rec, inputs, scenario))
+    return concat_tables(tables)
 
 
 # ---------------------------------------------------------------------- parts on disk
-def _part_paths(parts: Path, chunk: int) -> tuple[Path, Path, Path]:
-    """(sectors, zone, inputs) part files of a chunk; it is done when all three exist."""
-    return tuple(parts / f"{kind}-{chunk:06d}.parquet" for kind in ("sectors", "zone", "inputs"))  # type: ignore[return-value]
+def _part_paths(parts: Path, chunk: int) -> tuple[Path, ...]:
+    """The part files of a chunk, one per kind in TABLES order; it is done when all exist."""
+    return tuple(parts / f"{kind}-{chunk:06d}.parquet" for kind in TABLES)
 
 
 def _chunk_done(parts: Path, chunk: int) -> bool:
@@ -195,11 +225,10 @@ def _chunk_done(parts: Path, chunk: int) -> bool:
 
 
 def _write_part(parts: Path, chunk: int, tables: tuple[pd.DataFrame, ...]) -> None:
-    # sector part last: a chunk counts as done only when every part exists
-    sector_path, zone_path, inputs_path = _part_paths(parts, chunk)
-    write_atomic(zone_path, lambda p: tables[1].to_parquet(p, index=False))
-    write_atomic(inputs_path, lambda p: tables[2].to_parquet(p, index=False))
-    write_atomic(sector_path, lambda p: tables[0].to_parquet(p, index=False))
+    # sector part (the first) last: a chunk counts as done only when every part exists
+    paths = _part_paths(parts, chunk)
+    for k in (*range(1, len(paths)), 0):
+        write_atomic(paths[k], lambda p, k=k: tables[k].to_parquet(p, index=False))
 
 
 def _remove_stale(out: Path, parts: Path) -> None:
@@ -253,7 +282,7 @@ def prepare_parts(out: Path, spec: EnsembleSpec, resume: bool) -> Path:
 
 def _read_part(parts: Path, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A chunk's tables as saved, with the columns EnsembleAggregate uses."""
-    sector_path, zone_path, _ = _part_paths(parts, chunk)
+    sector_path, zone_path, *_ = _part_paths(parts, chunk)
     zone_columns = ["run", "year", *(col for col, _ in ZONE_REPORT.values())]
     return (
         pd.read_parquet(sector_path, columns=["run", "year", "sector", "output_yuan"]),
@@ -581,9 +610,10 @@ class OutputFolder:
     """The folder of one ensemble's results (`--out`): resolved once; locked while a run uses
     it; the run in progress lives in `<out>/unfinished/` and replaces the previous results
     only when it has finished; nothing outside the folder is written or deleted, and inside it
-    only etown's own files are."""
+    only etown's own files are. `extra`: result files a command writes besides RESULT_FILES
+    (committed and owned like them)."""
 
-    def __init__(self, out: str | Path) -> None:
+    def __init__(self, out: str | Path, extra: tuple[str, ...] = ()) -> None:
         try:
             self.root = Path(os.path.realpath(os.path.abspath(out)))
         except (OSError, ValueError) as exc:
@@ -592,6 +622,7 @@ class OutputFolder:
         self.lock_path = self.root / LOCK_FILE
         self._fd: int | None = None
         self._created = False
+        self.files = (*RESULT_FILES, *extra)
 
     # ---- checks
     def check(self) -> None:
@@ -603,7 +634,7 @@ class OutputFolder:
             return
         ours = (root / OWNER_MARK).is_file() or (root / PARTS_DIR / MANIFEST).is_file()
         ours = ours or _is_etown_summary(root / "summary.json")
-        for name in (*RESULT_FILES, PARTS_DIR, STAGING_DIR):
+        for name in (*self.files, PARTS_DIR, STAGING_DIR):
             p = root / name
             if not os.path.lexists(p):
                 continue
@@ -698,7 +729,7 @@ class OutputFolder:
         if not (st / "summary.json").is_file():
             return
         (root / "summary.json").unlink(missing_ok=True)  # the folder has no summary until the new one is in
-        for name in RESULT_FILES:
+        for name in self.files:
             if name != "summary.json" and (st / name).is_file():
                 os.replace(st / name, root / name)
         old = st / ".old-parts"

@@ -128,6 +128,10 @@ STOCKS = {
     "fund_cash",
 }
 """Zone metrics that are levels at the year end (or run rates), not flows over the year."""
+QUARTER_METRICS = ("gdp", "industrial_output", "firms", "high_tech_firms")
+"""Zone outcomes recorded per step (quarter): gdp, industrial_output (current yuan produced in
+the quarter: flows, the four quarters of a year sum to its yearly value); firms, high_tech_firms
+(zone-equivalent counts at the quarter's end)."""
 
 
 @dataclass
@@ -142,9 +146,11 @@ class RunRecord:
     zone: dict[str, np.ndarray]  # metric -> [year]
     ledger: funding.BudgetLedger
     accounts: Accounts
+    quarter_output: np.ndarray  # [step - 1, sector] current yuan produced in the step (quarter)
+    quarters: dict[str, np.ndarray]  # QUARTER_METRICS -> [step - 1]
 
 
-def new_record(years: list[int], ledger: funding.BudgetLedger, accounts: Accounts) -> RunRecord:
+def new_record(years: list[int], ledger: funding.BudgetLedger, accounts: Accounts, steps: int) -> RunRecord:
     ny = len(years)
     return RunRecord(
         years,
@@ -155,7 +161,21 @@ def new_record(years: list[int], ledger: funding.BudgetLedger, accounts: Account
         {m: np.zeros(ny) for m in ZONE_METRICS},
         ledger,
         accounts,
+        np.zeros((steps, N_SECTORS)),
+        {m: np.zeros(steps) for m in QUARTER_METRICS},
     )
+
+
+def record_quarter(m: ClusterModel, year: int, output: np.ndarray) -> None:
+    """Write step `m.step_count` of the quarterly record from `output` (current yuan/yr run rate
+    per sector in the step) and the firms alive at its end (QUARTER_METRICS)."""
+    i, f, q = m.step_count - 1, m.firms, m.record.quarters
+    flow = output * m.dt
+    m.record.quarter_output[i] = flow
+    q["gdp"][i] = m.gdp(output, year) * m.dt
+    q["industrial_output"][i] = flow[np.asarray(INDUSTRIAL_MASK)].sum()
+    q["firms"][i] = float(f.weight.sum())  # closed firms have weight 0
+    q["high_tech_firms"][i] = wsum(f.weight, f.high_tech)
 
 
 def new_tally() -> dict[str, float]:

@@ -1,0 +1,1 @@
+"""Nowcasting: update a projection with figures published after its start (`etown assimilate`)."""
