@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .data import fact
 from .mechanisms.funding import INSTRUMENTS
-from .sectors import SECTOR_IDS
+from .sectors import SECTOR_IDS, TARGET_SECTORS
 
 SectorId = Literal["auto", "industrial_internet", "ngit", "biotech", "xinchuang", "robotics", "other"]
 assert tuple(SectorId.__args__) == SECTOR_IDS  # type: ignore[attr-defined]
@@ -128,7 +128,9 @@ class Lever:
     For sector mappings the ranges apply to each sector's value, and `alternative` multiplies
     the four target sectors' values (or, where those are all zero, becomes their value).
     metric and sign: the intermediate quantity the lever moves first and in which direction
-    (tests check it with common random numbers).
+    (tests check it with common random numbers). costs_money: the lever is a spending decision
+    (the special funds, the programmes they pay for, public procurement): `etown effects`
+    reports its effects per extra yuan spent.
     """
 
     unit: str
@@ -140,6 +142,7 @@ class Lever:
     alternative: float
     metric: str  # the recorded zone metric (records.ZONE_METRICS) the lever moves first
     sign: int = 1  # direction: +1 = the metric rises with the lever
+    costs_money: bool = False  # a spending decision: moving it changes what the zone pays (budget_spent)
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,7 @@ class Clusters(Section):
             moves="projects won, project-support spending",
             alternative=0.20,
             metric="projects_won",
+            costs_money=True,
         ),
     ] = Field(
         0.10,
@@ -375,6 +379,7 @@ class Ecosystem(Section):
             moves="equity invested",
             alternative=1e9,
             metric="equity_invested",
+            costs_money=True,
         ),
     ] = Field(0.0, description="technology innovation fund investing in start-ups, yuan/yr (beyond the special funds)")
     incubation_firms_per_year: Annotated[
@@ -423,6 +428,7 @@ class UrbanScenarios(Section):
             moves="procurement demand",
             alternative=1e9,
             metric="procurement",
+            costs_money=True,
         ),
     ] = Field(
         default_factory=lambda: {s: 0.0 for s in SECTOR_IDS},
@@ -439,6 +445,7 @@ class UrbanScenarios(Section):
             moves="procurement demand for biotech",
             alternative=1e9,
             metric="procurement",
+            costs_money=True,
         ),
     ] = Field(0.0, description="smart-healthcare spending beyond 2020, yuan/yr")
 
@@ -580,6 +587,7 @@ class PolicySystem(Section):
             moves="budget spent by instrument",
             alternative=2e10,
             metric="budget_spent",
+            costs_money=True,
         ),
     ] = Field(
         default_factory=lambda: fact("zone", "special_funds_plan_yuan_per_year"),
@@ -627,6 +635,7 @@ class PolicySystem(Section):
             moves="credit limits, loan-interest subsidy paid",
             alternative=0.1,
             metric="credit_limit",
+            costs_money=True,
         ),
     ] = Field(0.3, description="share of loan interest the subsidy covers")
     rent_subsidy_share: Annotated[
@@ -640,6 +649,7 @@ class PolicySystem(Section):
             moves="rent subsidy paid, entrants, exits",
             alternative=0.6,
             metric="entrants",
+            costs_money=True,
         ),
     ] = Field(0.3, description="share of small and young firms' rent covered")
     rd_reward_rate: Annotated[
@@ -653,6 +663,7 @@ class PolicySystem(Section):
             moves="R&D intensity, innovations",
             alternative=0.0,
             metric="rd_intensity",
+            costs_money=True,
         ),
     ] = Field(0.1, description="reward per yuan of R&D-spending increase")
     talent_subsidy_per_person_yuan: Annotated[
@@ -667,6 +678,7 @@ class PolicySystem(Section):
             moves="talent inflow",
             alternative=0.0,
             metric="talent_inflow",
+            costs_money=True,
         ),
     ] = Field(5.0e4, description="subsidy per arriving senior (level-3) skilled person, yuan")
     land_hectares_per_year: Annotated[
@@ -851,6 +863,45 @@ def plausibility_warnings(levers: Levers) -> list[str]:
                     )
                     break
     return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Schedule):
+        return value.model_dump()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="python")
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return float(value)
+
+
+def with_levers[L: Levers](levers: L, values: Mapping[str, Any]) -> L:
+    """`levers` (Levers or a Scenario) with lever values set by path, validated: the one way
+    experiments set levers. A path is `section.name` (the whole value: a number, a per-year
+    Schedule, a per-sector mapping, the budget shares), `section.name.<key>` (one sector of a
+    per-sector lever, merged over the others) or `section.name.targets` (the four target sectors
+    of a per-sector lever). A value outside the allowed range is a one-line ValueError."""
+    data = levers.model_dump(mode="python")
+    for path, value in values.items():
+        section, name, *key = path.split(".")
+        if section not in LEVER_SECTIONS or name not in data[section] or len(key) > 1:
+            raise ValueError(f"unknown lever {path!r}; see `etown levers`")
+        if key:
+            keys = TARGET_SECTORS if key[0] == "targets" else (key[0],)
+            current = data[section][name]
+            if not isinstance(current, dict) or any(k not in current for k in keys):
+                raise ValueError(f"unknown lever {path!r}; see `etown levers`")
+            data[section][name] = {**current, **dict.fromkeys(keys, _plain(value))}
+        else:
+            data[section][name] = _plain(value)
+    try:
+        return type(levers).model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
 def lever_diff(levers: Levers, base: Levers = BASELINE_LEVERS) -> list[tuple[str, Any, Any]]:
