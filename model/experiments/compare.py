@@ -213,7 +213,7 @@ def run_compare(
     end_year, years = first.end_year, first.years
     outcomes = compare_outcomes(years)
     store = open_store(out, "compare", {"seed": seed, "settings": repr(settings)}, fresh)
-    points = [Point(sc.scenario, settings, 0, label) for sc, label in zip(scenarios, names, strict=True)]
+    points = [Point(sc.scenario, settings, 0, label=label) for sc, label in zip(scenarios, names, strict=True)]
 
     def needs(values: list[np.ndarray]) -> list[int]:
         n = len(values[0])

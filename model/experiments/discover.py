@@ -322,9 +322,8 @@ class DiscoveryResult:
             SEEDS_INDEPENDENT.format(seed=self.seed),
             f"decision: a point passes when the 95% interval of {s.event()} lies at or above {s.p_min:g}, fails when "
             f"it lies below; undecided points got more runs until decided or within +-{s.precision:g}{cap}",
-            f"{c[PASS]} pass, {c[FAIL]} fail, {c[UNDECIDED]} undecided (on the boundary: P within about "
-            f"+-{s.precision:g} of {s.p_min:g}); PRIM on the {c[PASS] + c[FAIL]} decided points "
-            f"(highest P: {t['p_event'].max():.2f})",
+            f"{c[PASS]} pass, {c[FAIL]} fail, {c[UNDECIDED]} undecided (interval still straddling {s.p_min:g}: "
+            f"near the boundary); PRIM on the {c[PASS] + c[FAIL]} decided points (highest P: {t['p_event'].max():.2f})",
         ]
 
     def format(self) -> str:
@@ -361,7 +360,7 @@ def run_discovery(
     precise, and find PRIM boxes on the decided points."""
     design = latin_hypercube(spec.levers, spec.points, seed)
     points = [
-        Point(apply_levers(spec.scenario, row.to_dict()), settings, i + 1, f"point {i}")
+        Point(apply_levers(spec.scenario, row.to_dict()), settings, i + 1, label=f"point {i}")
         for i, (_, row) in enumerate(design.iterrows())
     ]
     outcomes = discovery_outcomes(spec)

@@ -148,7 +148,8 @@ def measure_variants(scenario: Scenario) -> list[Variant]:
         changed = [m for m in moves if m[1] != _value(BASELINE_LEVERS, m[0])]  # type: ignore[arg-type]
         chosen = changed or [m for m in moves if m[1] != m[2]]
         costs = any(path in money for path, _, _ in chosen)
-        out.append(_variant(scenario, f"measure {number}: {title}", number, chosen, "budget_spent", costs))
+        english = title.split(" ", 1)[1]  # the chart's fonts may lack Chinese glyphs
+        out.append(_variant(scenario, f"measure {number}: {english}", number, chosen, "budget_spent", costs))
     return out
 
 
@@ -176,7 +177,8 @@ class EffectsResult:
     rounds: int = 1
 
     def header(self) -> list[str]:
-        runs = self.money["runs"]
+        lo, hi = int(self.money["runs"].min()), int(self.money["runs"].max())
+        runs = f"{lo}" if lo == hi else f"{lo}-{hi}"
         stop = (
             f"the cap (--max-runs {self.precision.max_runs}) stopped {len(self.capped)} variant(s) before the "
             f"target: {', '.join(self.capped)}"
@@ -185,7 +187,7 @@ class EffectsResult:
         )
         return [
             f"effects of each measure on {self.scenario}: effect = scenario with the measure minus scenario without "
-            f"it (positive = the measure raises the outcome); mean over {runs.min()}-{runs.max()} paired runs "
+            f"it (positive = the measure raises the outcome); mean over {runs} paired runs "
             f"[95% CI] (seed {self.seed}, scale {self.scale})",
             SEEDS_PAIRED.format(seed=self.seed),
             f"precision {self.precision.describe()}: {stop}",
@@ -210,7 +212,7 @@ class EffectsResult:
                 )
             else:
                 lines.append(f"    extra special funds spent {m['years']}: {spent} (not a spending lever)")
-            if first["metric"]:
+            if first["metric"] and first["metric"] != oc.COST.name:
                 lines.append(
                     f"    {first['metric']} ({first['metric_unit']}): {first['metric_effect']:+.4g} "
                     f"[{first['metric_lo']:+.4g}, {first['metric_hi']:+.4g}]"
@@ -235,7 +237,7 @@ def _effect(outcome: oc.Outcome, base: np.ndarray, variant: np.ndarray, sign: in
     """(with the measure) - (without it), over the variant's paired runs."""
     n = len(variant)
     d = difference(outcome, base[:n], variant)
-    return d if sign > 0 else Estimate(-d.value, -d.hi, -d.lo, d.n)
+    return d if sign > 0 else Estimate(0.0 - d.value, 0.0 - d.hi, 0.0 - d.lo, d.n)
 
 
 def _rows(v: Variant, base: np.ndarray, vals: np.ndarray, col: dict[str, int], years: str) -> tuple[list, dict]:
@@ -327,7 +329,10 @@ def run_effects(
     variants = lever_variants(scenario) if by == "lever" else measure_variants(scenario)
     outcomes = effect_outcomes(variants)
     col = oc.by_name(outcomes)
-    points = [Point(scenario, settings, 0, "scenario"), *(Point(v.scenario, settings, 0, v.name) for v in variants)]
+    points = [
+        Point(scenario, settings, 0, label="scenario"),
+        *(Point(v.scenario, settings, 0, label=v.name) for v in variants),
+    ]
     store = open_store(out, "effects", {"seed": seed, "settings": repr(settings)}, fresh)
     p_cols = [col[o.name] for o in oc.TARGET_P]
     out_cols = [col[o.name] for o in oc.TARGET_OUTPUT]

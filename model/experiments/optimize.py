@@ -119,6 +119,7 @@ class Evaluation:
     estimate: Estimate
     stage: str  # search, decision
     decision: str = ""  # pass, fail, undecided (decision stage)
+    capped: bool = False  # undecided because max_runs stopped it before the precision
 
     @property
     def p(self) -> float:
@@ -153,7 +154,13 @@ class OptimizeResult:
 
     @property
     def reached(self) -> bool:
-        return self.chosen is not None or self.on_level is not None
+        """Decided: a budget reaches the level, or one is on it within the precision."""
+        return self.chosen is not None or (self.on_level is not None and not self.on_level.capped)
+
+    @property
+    def undecided(self) -> bool:
+        """The cap stopped the search at a budget whose interval straddles the level."""
+        return self.chosen is None and self.on_level is not None and self.on_level.capped
 
     def decisions(self) -> list[Evaluation]:
         return sorted((e for e in self.evaluations if e.stage == DECIDE), key=lambda e: e.policy.budget)
@@ -180,11 +187,18 @@ class OptimizeResult:
                 f"REACHED: cheapest budget decided to reach {s.target:g}: {c.policy.budget / BN:.2f} bn/yr, "
                 f"P = {c.estimate.text()} ({c.estimate.n} runs)"
             )
-        if self.on_level is not None:
+        if self.on_level is not None and not self.on_level.capped:
             e = self.on_level
             out.append(
                 f"ON THE LEVEL at {e.policy.budget / BN:.2f} bn/yr: P = {e.estimate.text()} ({e.estimate.n} runs): "
                 f"the level is crossed near this budget (within +-{s.precision:g})"
+            )
+        if self.on_level is not None and self.on_level.capped:
+            e = self.on_level
+            out.append(
+                f"UNDECIDED at {e.policy.budget / BN:.2f} bn/yr: P = {e.estimate.text()} after {e.estimate.n} runs: "
+                f"the cap (--max-runs {s.max_runs}) stopped it before +-{s.precision:g}; the level is crossed near "
+                "this budget, or raise --max-runs to decide"
             )
         if self.below is not None:
             b = self.below
@@ -194,7 +208,7 @@ class OptimizeResult:
                 f"so the cheapest budget lies between {self.below.policy.budget / BN:.2f} and "
                 f"{self.chosen.policy.budget / BN:.2f} bn/yr for this allocation"
             )
-        if not self.reached:
+        if not self.reached and not self.undecided:
             b = self.best()
             out.append(
                 f"NOT REACHED within {s.budget_range[1] / BN:g} bn/yr: best P found {b.estimate.text()} at "
@@ -233,7 +247,7 @@ class OptimizeResult:
         for e in self.decisions():
             lines.append(
                 f"  {e.policy.budget / BN:12.2f}  {e.estimate.text():18s}  {e.estimate.n:4d}  "
-                f"{_word(e.decision, s.target)}"
+                f"{_word(e.decision, s.target, e.capped)}"
             )
         return "\n".join([*lines, *self.verdict()])
 
@@ -242,8 +256,17 @@ def _hw(n: int) -> float:
     return (probability(np.r_[np.ones(n // 2), np.zeros(n - n // 2)]).half_width) if n else math.inf
 
 
-def _word(decision: str, target: float) -> str:
+def _word(decision: str, target: float, capped: bool = False) -> str:
+    if decision == UNDECIDED and capped:
+        return "undecided (cap)"
     return {PASS: f"reaches {target:g}", FAIL: f"short of {target:g}", UNDECIDED: "on the level"}.get(decision, "")
+
+
+def _code(e: Evaluation) -> str:
+    """The decision of an evaluation in one word (empty for the search)."""
+    if not e.decision:
+        return ""
+    return {PASS: "reaches", FAIL: "short"}.get(e.decision, "undecided_cap" if e.capped else "on_level")
 
 
 def _row(e: Evaluation) -> dict[str, Any]:
@@ -254,7 +277,7 @@ def _row(e: Evaluation) -> dict[str, Any]:
         "p_hi": e.estimate.hi,
         "runs": e.estimate.n,
         "stage": e.stage,
-        "decision": e.decision,
+        "decision": _code(e),
         **{f"share.{k}": v for k, v in zip(INSTRUMENTS, e.policy.shares, strict=True)},
         **{f"weight.{k}": v for k, v in zip(TARGET_SECTORS, e.policy.weights, strict=True)},
     }
@@ -282,7 +305,9 @@ class Optimizer:
         points = []
         for p in policies:
             self.stream += 1
-            points.append(Point(p.scenario(self.base), self.run_settings, self.stream, f"evaluation {self.stream}"))
+            points.append(
+                Point(p.scenario(self.base), self.run_settings, self.stream, label=f"evaluation {self.stream}")
+            )
         return points
 
     def search(self, policies: Sequence[Policy]) -> list[Estimate]:
@@ -293,7 +318,7 @@ class Optimizer:
         needs = decision_needs(self.col, self.s.target, self.s.precision)
         res = self.runner.until(self._points([policy]), needs, first=FIRST_RUNS, max_runs=self.s.max_runs)
         est = probability(res.values[0][:, self.col])
-        return Evaluation(policy, est, DECIDE, decide(est, self.s.target))
+        return Evaluation(policy, est, DECIDE, decide(est, self.s.target), res.capped[0])
 
 
 def optimize(
@@ -372,7 +397,7 @@ def optimize(
                 result.on_level = e
                 break
     result.chosen, result.below = passing, failing
-    if not result.reached:
+    if not result.reached and not result.undecided:
         result.advice = widen_advice(result, top)
     return result
 
@@ -460,14 +485,14 @@ def frontier_chart(result: OptimizeResult) -> Figure:
             lw=0.6,
             label=f"search ({s.search_runs} runs each)",
         )
-    colours = {PASS: "tab:green", FAIL: "tab:red", UNDECIDED: "tab:orange"}
-    for decision, colour in colours.items():
-        ev = [e for e in result.decisions() if e.decision == decision]
+    colours = {"reaches": "tab:green", "short": "tab:red", "on_level": "tab:orange", "undecided_cap": "tab:purple"}
+    for code, colour in colours.items():
+        ev = [e for e in result.decisions() if _code(e) == code]
         if ev:
             err = np.clip([[e.p - e.estimate.lo for e in ev], [e.estimate.hi - e.p for e in ev]], 0, None)
             ax.errorbar(
                 [e.policy.budget / BN for e in ev], [e.p for e in ev], yerr=err, fmt="D", ms=6, color=colour,
-                capsize=4, label=f"decided: {_word(decision, s.target)}",
+                capsize=4, label=f"decision: {_word(ev[0].decision, s.target, ev[0].capped)}",
             )  # fmt: skip
     ax.axhline(s.target, color="0.2", ls="--", lw=1, label=f"level {s.target:g} (reached when the 95% CI clears it)")
     chosen = result.chosen or result.on_level
@@ -506,6 +531,7 @@ def write_optimize(result: OptimizeResult, out: Path) -> None:
         "max_runs": s.max_runs,
         "budget_tol_bn": s.budget_tol / BN,
         "reached": result.reached,
+        "undecided": result.undecided,
         "verdict": result.verdict(),
         "chosen": record(result.chosen),
         "below": record(result.below),
