@@ -270,7 +270,9 @@ def prim_boxes(
             break
         traj = box.peeling_trajectory[["coverage", "density", "mass", "res_dim"]].reset_index(drop=True)
         ok = traj.index[traj["density"] >= min_density]
-        i = int(traj.loc[ok, "coverage"].idxmax()) if len(ok) else int(traj["density"].idxmax())
+        # the highest coverage among the dense enough points, the denser one on a tie
+        best = traj.loc[ok].sort_values(["coverage", "density"], ascending=False, kind="stable")
+        i = int(best.index[0]) if len(ok) else int(traj["density"].idxmax())
         lims = box.box_lims[i]
         restricted = {
             c: (float(lims[c].iloc[0]), float(lims[c].iloc[1]))

@@ -178,41 +178,49 @@ class OptimizeResult:
             f"at +-{s.precision:g}"
         )
 
+    def answer(self) -> Evaluation | None:
+        """The budget the verdict names: on the level (precise) if found, else the cheapest decided
+        to reach the level."""
+        if self.on_level is not None and not self.on_level.capped:
+            return self.on_level
+        return self.chosen
+
     def verdict(self) -> list[str]:
         s = self.settings
         out = []
-        if self.chosen is not None:
-            c = self.chosen
+        on, c, b = self.on_level, self.chosen, self.below
+        if on is not None and not on.capped:
+            out.append(
+                f"ON THE LEVEL: the cheapest budget is about {on.policy.budget / BN:.2f} bn/yr, where P = "
+                f"{on.estimate.text()} ({on.estimate.n} runs) is {s.target:g} within +-{s.precision:g}"
+            )
+            if c is not None:
+                out.append(
+                    f"decided to reach {s.target:g} at {c.policy.budget / BN:.2f} bn/yr: P = {c.estimate.text()}"
+                )
+        elif c is not None:
             out.append(
                 f"REACHED: cheapest budget decided to reach {s.target:g}: {c.policy.budget / BN:.2f} bn/yr, "
                 f"P = {c.estimate.text()} ({c.estimate.n} runs)"
             )
-        if self.on_level is not None and not self.on_level.capped:
-            e = self.on_level
+        if on is not None and on.capped:
             out.append(
-                f"ON THE LEVEL at {e.policy.budget / BN:.2f} bn/yr: P = {e.estimate.text()} ({e.estimate.n} runs): "
-                f"the level is crossed near this budget (within +-{s.precision:g})"
-            )
-        if self.on_level is not None and self.on_level.capped:
-            e = self.on_level
-            out.append(
-                f"UNDECIDED at {e.policy.budget / BN:.2f} bn/yr: P = {e.estimate.text()} after {e.estimate.n} runs: "
+                f"UNDECIDED at {on.policy.budget / BN:.2f} bn/yr: P = {on.estimate.text()} after {on.estimate.n} runs: "
                 f"the cap (--max-runs {s.max_runs}) stopped it before +-{s.precision:g}; the level is crossed near "
                 "this budget, or raise --max-runs to decide"
             )
-        if self.below is not None:
-            b = self.below
-            out.append(f"short at {b.policy.budget / BN:.2f} bn/yr: P = {b.estimate.text()} ({b.estimate.n} runs)")
-        if self.chosen is not None and self.below is not None:
-            out.append(
-                f"so the cheapest budget lies between {self.below.policy.budget / BN:.2f} and "
-                f"{self.chosen.policy.budget / BN:.2f} bn/yr for this allocation"
-            )
+        if b is not None:
+            out.append(f"decided short of {s.target:g} at {b.policy.budget / BN:.2f} bn/yr: P = {b.estimate.text()}")
+            if c is not None and (on is None or on.capped):
+                out.append(
+                    f"so the cheapest budget lies between {b.policy.budget / BN:.2f} and {c.policy.budget / BN:.2f} "
+                    "bn/yr for this allocation"
+                )
         if not self.reached and not self.undecided:
-            b = self.best()
+            best = self.best()
             out.append(
-                f"NOT REACHED within {s.budget_range[1] / BN:g} bn/yr: best P found {b.estimate.text()} at "
-                f"{b.policy.budget / BN:.2f} bn/yr ({b.estimate.n} runs)"
+                f"NOT REACHED within {s.budget_range[1] / BN:g} bn/yr: best P found {best.estimate.text()} at "
+                f"{best.policy.budget / BN:.2f} bn/yr ({best.estimate.n} runs)"
             )
             out.extend(f"  widen: {a}" for a in self.advice)
         if self.anchor is not None:
@@ -495,9 +503,9 @@ def frontier_chart(result: OptimizeResult) -> Figure:
                 capsize=4, label=f"decision: {_word(ev[0].decision, s.target, ev[0].capped)}",
             )  # fmt: skip
     ax.axhline(s.target, color="0.2", ls="--", lw=1, label=f"level {s.target:g} (reached when the 95% CI clears it)")
-    chosen = result.chosen or result.on_level
-    if chosen is not None:
-        ax.axvline(chosen.policy.budget / BN, color="tab:green", lw=0.8, ls=":")
+    answer = result.answer()
+    if answer is not None:
+        ax.axvline(answer.policy.budget / BN, color="tab:green", lw=0.8, ls=":")
     ax.set_xlabel("special funds, bn yuan/yr")
     ax.set_ylabel(f"{s.objective} (95% CI)")
     ax.set_ylim(-0.02, 1.02)
@@ -533,6 +541,7 @@ def write_optimize(result: OptimizeResult, out: Path) -> None:
         "reached": result.reached,
         "undecided": result.undecided,
         "verdict": result.verdict(),
+        "answer": record(result.answer()),
         "chosen": record(result.chosen),
         "below": record(result.below),
         "on_level": record(result.on_level),
