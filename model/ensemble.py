@@ -202,7 +202,9 @@ def _chunk_done(store: PartStore, chunk: int) -> bool:
 
 
 def _write_part(store: PartStore, chunk: int, runs: list[int], tables: tuple[pd.DataFrame, ...]) -> None:
-    for name, table in zip(_part_names(chunk), tables, strict=True):
+    """The chunk's three parts, the sector part last (a chunk is done when all three are listed)."""
+    parts = list(zip(_part_names(chunk), tables, strict=True))
+    for name, table in [*parts[1:], parts[0]]:
         store.put(name, lambda p, t=table: t.to_parquet(p, index=False), chunk=chunk, runs=[runs[0], runs[-1] + 1])
 
 

@@ -13,8 +13,8 @@ folder holding *different* work is a one-line `StoreError` naming what differs, 
 unless the caller asks for a fresh start (`fresh=True`: `etown run` without `--resume`,
 an experiment with `--fresh`), which discards the parts of a folder that holds our manifest.
 A part whose size or checksum no longer matches its line is refused with a one-line error
-naming it. A part written but not yet listed (the process was killed in between) counts as
-not done and is written again.
+naming it. A part written but not yet listed (the process was killed in between) is complete,
+since parts are written atomically (a temporary file renamed): it is listed when next seen.
 """
 
 from __future__ import annotations
@@ -141,8 +141,13 @@ class PartStore:
         return self.folder / name
 
     def has(self, name: str) -> bool:
-        """The part is finished (listed, and its file is there)."""
-        return name in self._index and (self.folder / name).is_file()
+        """The part is finished: its file is there (listed, or written just before a kill and
+        listed now)."""
+        if not (self.folder / name).is_file():
+            return False
+        if name not in self._index:
+            self._list(name, {"listed": "after a restart"})
+        return True
 
     def entries(self) -> dict[str, dict[str, Any]]:
         """name -> its line (bytes, sha256, and what the part holds)."""
@@ -161,8 +166,11 @@ class PartStore:
 
     def put(self, name: str, writer: Callable[[Path], Any], **meta: Any) -> None:
         """Write a part atomically (`writer(tmp_path)`), then list it with its size and checksum."""
+        write_atomic(self.folder / name, writer)
+        self._list(name, meta)
+
+    def _list(self, name: str, meta: dict[str, Any]) -> None:
         path = self.folder / name
-        write_atomic(path, writer)
         entry = {"name": name, "bytes": path.stat().st_size, "sha256": _sha256(path), **_canonical(meta)}
         line = json.dumps(entry, sort_keys=True) + "\n"
         fd = os.open(self.folder / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)

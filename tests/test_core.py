@@ -95,10 +95,12 @@ def test_store_manifest_rule_resume_and_damaged_parts(tmp_path: Path, monkeypatc
     victim.write_bytes(victim.read_bytes()[:-8] + b"\0" * 8)
     with pytest.raises(StoreError, match=victim.name):
         Runner([oc.P_ALL_FOUR], 1, store=PartStore.open(folder, "test", fingerprint)).evaluate(points, 30)
-    # a part written but never listed (killed in between) is simply done again
+    # a part written but never listed (killed in between) is complete (atomic writes): listed, not redone
+    victim.unlink()
     (folder / "parts.jsonl").write_text("")
-    Runner([oc.P_ALL_FOUR], 1, store=PartStore.open(folder, "test", fingerprint)).evaluate(points, 30)
-    assert len(calls) == n + 3
+    store = PartStore.open(folder, "test", fingerprint)
+    Runner([oc.P_ALL_FOUR], 1, store=store).evaluate(points, 30)
+    assert len(calls) == n + 1 and len(PartStore.open(folder, "test", fingerprint).entries()) == 3
     # fresh: starts again; a folder of someone else's files is refused
     PartStore.open(folder, "test", {"seed": 2}, fresh=True)
     assert json.loads((folder / "manifest.json").read_text())["fingerprint"] == {"seed": 2}
