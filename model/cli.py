@@ -521,7 +521,7 @@ def effects_cmd(
     ] = "lever",
     precision: PRECISION = 0.05,
     output_precision: OUTPUT_PRECISION = 1.0,
-    max_runs: Annotated[int, typer.Option(min=10, help="paired replications per variant at most")] = 400,
+    max_runs: Annotated[int, typer.Option(min=10, help="paired replications per variant at most")] = 1000,
     seed: SEED = DEFAULT_SEED,
     scale: SCALE = 0.1,
     workers: WORKERS = 1,
