@@ -952,7 +952,8 @@ plausible range get a warning. Any numeric lever may be given per year (`{2021: 
 Sector mappings change only the sectors they name. How each lever becomes an effect is in
 `model/policy.py`; "moves" is the recorded quantity (`records.ZONE_METRICS`) the lever acts on
 first, and `tests/test_levers.py` checks, with common random numbers, that moving the lever to
-its documented alternative moves it in the stated direction.
+its documented alternative moves it in the stated direction. "costs money": a spending decision
+(`etown effects` reports its effects per extra yuan of special funds spent).
 
 """
 """The opening of docs/levers.md (the Markdown lever table follows it)."""
@@ -971,6 +972,7 @@ def format_lever_table(markdown: bool = False) -> str:
         "channel",
         "mechanism",
         "moves (metric)",
+        "costs money",
     )
     rows = []
     for s in lever_specs():
@@ -986,6 +988,7 @@ def format_lever_table(markdown: bool = False) -> str:
                 i.channel,
                 i.mechanism,
                 f"{i.moves} ({i.metric}, {'+' if i.sign > 0 else '-'})",
+                "yes" if i.costs_money else "-",
             )
         )
     shares = BASELINE_LEVERS.policy.budget_shares
@@ -1000,6 +1003,7 @@ def format_lever_table(markdown: bool = False) -> str:
             "split of the special funds over the six instruments (per year if given per year)",
             "agents.py (Government)",
             "budget by instrument (paid_<instrument>)",
+            "-",
         )
     )
     if markdown:
@@ -1009,5 +1013,5 @@ def format_lever_table(markdown: bool = False) -> str:
     lines = []
     for row in rows:
         lines.append(f"{row[1]}  [measure {row[0]}, {row[2]}]  2020: {row[3]}  allowed {row[4]}  plausible {row[5]}")
-        lines.append(f"    {row[6]}; {row[7]}; moves {row[8]}")
+        lines.append(f"    {row[6]}; {row[7]}; moves {row[8]}" + ("; costs money" if row[9] == "yes" else ""))
     return "\n".join(lines)
