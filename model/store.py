@@ -87,15 +87,14 @@ class PartStore:
                 store._remove_temporaries()
                 return store
             if not fresh:
-                what = (
-                    ", ".join(_differences(saved.get("fingerprint"), store.fingerprint))
-                    if isinstance(saved, dict) and saved.get("kind") == kind
-                    else "kind of work"
-                )
-                raise StoreError(
-                    f"{store.folder}: the saved parts belong to a different {kind} ({what} differ)"
-                    + (f"; {hint}" if hint else "")
-                )
+                if not (isinstance(saved, dict) and saved.get("store") == expected["store"]):
+                    why = "were written by an older etown (no part list to check them against)"
+                elif saved.get("kind") != kind:
+                    why = f"belong to a different kind of work ({saved.get('kind')})"
+                else:
+                    what = ", ".join(_differences(saved.get("fingerprint"), store.fingerprint))
+                    why = f"belong to a different {kind} ({what} differ)"
+                raise StoreError(f"{store.folder}: the saved parts {why}" + (f"; {hint}" if hint else ""))
             shutil.rmtree(store.folder)
         elif store.folder.exists() and any(store.folder.iterdir()):
             raise StoreError(
