@@ -36,7 +36,7 @@ from ..plots import save_figure
 from ..scenario import LoadedScenario
 from ..sectors import SECTORS, TARGET_SECTORS
 from ..stats import probability
-from .core import SEEDS_PAIRED, Executor, Point, Precision, Runner, hooks, more_runs, open_store
+from .core import SEEDS_PAIRED, Executor, Point, Precision, Runner, hooks, more_runs, open_store, settings_id
 from .paired import difference, unpaired_half_width
 
 ALL_FOUR = "all_four"
@@ -212,7 +212,7 @@ def run_compare(
     first = scenarios[0].scenario
     end_year, years = first.end_year, first.years
     outcomes = compare_outcomes(years)
-    store = open_store(out, "compare", {"seed": seed, "settings": repr(settings)}, fresh)
+    store = open_store(out, "compare", {"seed": seed, "settings": settings_id(settings)}, fresh)
     points = [Point(sc.scenario, settings, 0, label=label) for sc, label in zip(scenarios, names, strict=True)]
 
     def needs(values: list[np.ndarray]) -> list[int]:

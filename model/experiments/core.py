@@ -28,6 +28,7 @@ when no point needs more or the cap (`max_runs`) is reached, and reports which.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -99,14 +100,25 @@ class Point:
     label: str = ""
 
     def fingerprint(self) -> dict[str, Any]:
-        settings = asdict(self.settings)
-        settings["param_source"] = repr(self.settings.param_source)
         return {
             "scenario": self.scenario.model_dump(mode="json"),
-            "settings": settings,
+            "settings": settings_id(self.settings),
             "stream": self.stream,
             "nest": self.nest,
         }
+
+
+def settings_id(settings: RunSettings) -> dict[str, Any]:
+    """Run settings as a small JSON-able record (the parameter source by its digest: a calibrated
+    sample is thousands of numbers)."""
+    out = asdict(settings)
+    out["param_source"] = _digest(repr(settings.param_source))
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _describe_outcomes(outcomes: Sequence[Outcome]) -> list[list[Any]]:
@@ -365,13 +377,29 @@ def evaluate(
     return Runner(outcomes, replications.seed, executor, store, progress).evaluate(points, replications.runs)
 
 
+PRESENTATION = {"cli.py", "api.py", "dashboard.py"}
+"""Modules that only pass options on or draw: left out of `code_fingerprint`."""
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 of the model's code and data (every file of the package but PRESENTATION): parts
+    made by other code are not reused, whatever the version number or commit says."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".py", ".yaml")):
+        if path.name in PRESENTATION and path.parent == root:
+            continue
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def open_store(out: Path | None, kind: str, fingerprint: Any, fresh: bool = False) -> PartStore | None:
     """An experiment's store in `<out>/parts` (None without out): the store's manifest rule,
-    with the model version in the fingerprint (parts of other code are not reused)."""
+    with the code's fingerprint in the manifest (parts of other code are not reused)."""
     if out is None:
         return None
-    from ..api import model_version
-
     return PartStore.open(
-        Path(out) / "parts", kind, {**fingerprint, "model_version": model_version()}, fresh=fresh, hint=FRESH_HINT
+        Path(out) / "parts", kind, {**fingerprint, "code": code_fingerprint()}, fresh=fresh, hint=FRESH_HINT
     )

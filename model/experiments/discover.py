@@ -60,6 +60,7 @@ from .core import (
     decision_needs,
     hooks,
     open_store,
+    settings_id,
 )
 
 FILE_KEYS = (
@@ -367,7 +368,7 @@ def run_discovery(
     ]
     outcomes = discovery_outcomes(spec)
     col = oc.by_name(outcomes)[spec.outcome().name]
-    fingerprint = {"kind": "discover", "seed": seed, "settings": repr(settings)}
+    fingerprint = {"kind": "discover", "seed": seed, "settings": settings_id(settings)}
     store = open_store(out, "discover", fingerprint, fresh)
 
     needs = decision_needs(col, spec.p_min, spec.precision)

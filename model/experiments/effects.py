@@ -48,7 +48,7 @@ from ..plots import save_figure
 from ..scenario import Scenario
 from ..sectors import TARGET_SECTORS
 from ..stats import Estimate, ratio_ci
-from .core import SEEDS_PAIRED, Executor, Point, Precision, Runner, hooks, more_runs, open_store
+from .core import SEEDS_PAIRED, Executor, Point, Precision, Runner, hooks, more_runs, open_store, settings_id
 from .paired import difference
 
 FIRST_RUNS = 40
@@ -333,7 +333,7 @@ def run_effects(
         Point(scenario, settings, 0, label="scenario"),
         *(Point(v.scenario, settings, 0, label=v.name) for v in variants),
     ]
-    store = open_store(out, "effects", {"seed": seed, "settings": repr(settings)}, fresh)
+    store = open_store(out, "effects", {"seed": seed, "settings": settings_id(settings)}, fresh)
     p_cols = [col[o.name] for o in oc.TARGET_P]
     out_cols = [col[o.name] for o in oc.TARGET_OUTPUT]
 

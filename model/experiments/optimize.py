@@ -62,6 +62,7 @@ from .core import (
     decision_needs,
     hooks,
     open_store,
+    settings_id,
 )
 
 BN = 1e9
@@ -461,7 +462,11 @@ def run_optimize(
         base.policy.budget_shares.at(base.end_year),
         tuple(float(value_at(base.clusters.sector_weights[s], base.end_year)) for s in TARGET_SECTORS),
     )
-    fingerprint = {"scenario": base.model_dump(mode="json"), "seed": settings.seed, "settings": repr(run_settings)}
+    fingerprint = {
+        "scenario": base.model_dump(mode="json"),
+        "seed": settings.seed,
+        "settings": settings_id(run_settings),
+    }
     store = open_store(out, "optimize", fingerprint, fresh)
     with executor or Executor() as ex:
         runner = Runner((event,), settings.seed, ex, store, **hooks(progress))

@@ -40,7 +40,7 @@ from ..io import RESULT_DIGITS, write_json
 from ..plots import save_figure
 from ..records import RunRecord
 from ..scenario import Scenario
-from .core import Executor, Point, Runner, hooks, open_store
+from .core import Executor, Point, Runner, hooks, open_store, settings_id
 
 SOURCES = ("parameters", "baseline", "stochastic")
 OUTCOMES: tuple[oc.Outcome, ...] = (*oc.HEADLINE, oc.zone("gdp"), oc.zone("industrial_output"))
@@ -118,7 +118,7 @@ def run_uncertainty(
     """Variance components of each outcome (rows): mean, variance, var_/share_ per source."""
     settings = RunSettings(scale=scale, param_source=source)
     points = [Point(scenario, settings, 0, (i, j), f"cell {i},{j}") for i in range(params) for j in range(baselines)]
-    store = open_store(out, "uncertainty", {"seed": master, "settings": repr(settings)}, fresh)
+    store = open_store(out, "uncertainty", {"seed": master, "settings": settings_id(settings)}, fresh)
     with executor or Executor() as ex:
         values = Runner(OUTCOMES, master, ex, store, **hooks(progress)).evaluate(points, seeds)
     y = np.array(values).reshape(params, baselines, seeds, len(OUTCOMES))
