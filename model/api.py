@@ -210,7 +210,7 @@ def compare(
     baseline: str | None = None,
     precision: float = 0.05,
     output_precision: float = 1.0,
-    max_runs: int = 1000,
+    max_runs: int = 2000,
     seed: int = DEFAULT_SEED,
     scale: float = 0.1,
     workers: int = 1,

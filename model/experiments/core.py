@@ -72,7 +72,7 @@ class Precision:
 
     p: float = 0.05  # probabilities and paired differences of probabilities
     output_bn: float = 1.0  # paired differences of output, bn yuan/yr
-    max_runs: int = 1000  # replications per point at most
+    max_runs: int = 2000  # replications per point at most
 
     def describe(self) -> str:
         return (

@@ -204,7 +204,12 @@ class EffectsResult:
             flag = "  << no detectable effect on the target clusters" if first["no_detectable_effect"] else ""
             lines.append(f"{name} ({first['basis']}, {int(m['runs'])} runs): {first['change']}{flag}")
             spent = f"{m['extra_spent_bn']:+.2f} bn [{m['extra_spent_lo_bn']:+.2f}, {m['extra_spent_hi_bn']:+.2f}]"
-            if m["costs_money"]:
+            if m["costs_money"] and not m["extra_spent_lo_bn"] > 0:
+                lines.append(
+                    f"    extra special funds spent {m['years']}: {spent}: no more money spent, so no figure per "
+                    f"extra yuan; share of the output effect through entry {_est(m, 'entry_share')}"
+                )
+            elif m["costs_money"]:
                 lines.append(
                     f"    extra special funds spent {m['years']}: {spent}; per extra yuan: end-year output "
                     f"{_est(m, 'output_per_yuan')}, value added {_est(m, 'value_added_per_yuan')} (yuan/yr per "
@@ -286,7 +291,7 @@ def _rows(v: Variant, base: np.ndarray, vals: np.ndarray, col: dict[str, int], y
     spent = effect(oc.COST)
     total, va, entry = (paired(o) for o in oc.EFFECT_PER_YUAN)
     nan = Estimate(math.nan, math.nan, math.nan, len(vals))
-    real_cost = v.costs_money and (spent.lo > 0 or spent.hi < 0)  # spends a detectable amount
+    real_cost = v.costs_money and spent.lo > 0  # spends a detectably positive amount (else no per-yuan figure)
     money: dict[str, Any] = {
         "variant": v.name,
         "measure": v.measure,
