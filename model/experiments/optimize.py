@@ -379,8 +379,8 @@ def optimize(
         return e
 
     top = decided(hi)
-    if top.decision == FAIL:
-        result.advice = widen_advice(result, top)
+    if top.decision == FAIL:  # not reached: is the budget still worth raising? decide P mid-range too
+        result.advice = widen_advice(result, top, decided((lo + hi) / 2))
         return result
     passing, failing = (top, None) if top.decision == PASS else (None, None)
     if top.decision == UNDECIDED:
@@ -406,29 +406,30 @@ def optimize(
                 result.on_level = e
                 break
     result.chosen, result.below = passing, failing
-    if not result.reached and not result.undecided:
-        result.advice = widen_advice(result, top)
     return result
 
 
-def widen_advice(result: OptimizeResult, top: Evaluation) -> list[str]:
-    """Which ranges to widen when the level is not reached: the budget if P still rises at the
-    top of the range, the sector weights if the allocation sits at their bound, other levers."""
+def widen_advice(result: OptimizeResult, top: Evaluation, middle: Evaluation) -> list[str]:
+    """Which ranges to widen when the level is not reached: the budget if P still rises at the top
+    of the range (decided P at the top against the middle of the budget range), the sector weights
+    if the allocation sits at their bound, and the levers the search does not move."""
     s = result.settings
-    lo, hi = s.budget_range
-    search = [e for e in result.evaluations if e.stage == SEARCH]
-    upper = [e.p for e in search if e.policy.budget >= lo + 2 / 3 * (hi - lo)]
-    middle = [e.p for e in search if lo + 1 / 3 * (hi - lo) <= e.policy.budget < lo + 2 / 3 * (hi - lo)]
+    hi = s.budget_range[1]
+    rise = top.p - middle.p
+    noise = math.hypot(top.estimate.half_width, middle.estimate.half_width)
     out = []
-    if upper and middle and np.mean(upper) > np.mean(middle) + 0.02:
+    if rise - noise > 0:
+        slope = rise / ((top.policy.budget - middle.policy.budget) / BN)
         out.append(
-            f"--budget-max: P still rises at the top of the range (search: mean {np.mean(middle):.2f} in the middle "
-            f"third, {np.mean(upper):.2f} in the top third of the budgets): raise it above {hi / BN:g} bn/yr"
+            f"--budget-max: P still rises at the top of the range ({middle.estimate.text()} at "
+            f"{middle.policy.budget / BN:g}, {top.estimate.text()} at {hi / BN:g} bn/yr: {rise:+.2f} +-{noise:.2f}); "
+            f"at that rate about {(s.target - top.p) / slope:.0f} bn/yr more would reach {s.target:g}: raise it"
         )
     else:
         out.append(
-            f"the budget: P no longer rises much at the top of the range ({top.estimate.text()} at {hi / BN:g} "
-            "bn/yr); more money alone is unlikely to reach the level"
+            f"the budget: P does not detectably rise over the top half of the range ({middle.estimate.text()} at "
+            f"{middle.policy.budget / BN:g}, {top.estimate.text()} at {hi / BN:g} bn/yr); more money alone is "
+            "unlikely to reach the level"
         )
     anchor = result.anchor
     if anchor is not None and max(anchor.weights) >= 0.9 * s.weight_max:
