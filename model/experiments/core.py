@@ -340,6 +340,15 @@ def decision_needs(col: int, level: float, precision: float) -> Callable[[list[n
     return needs
 
 
+def precision_needs(col: int, precision: float) -> Callable[[list[np.ndarray]], list[int]]:
+    """The rule of a probability wanted to +-precision (whatever it is)."""
+
+    def needs(values: list[np.ndarray]) -> list[int]:
+        return [more_runs(len(v), probability(v[:, col]).half_width, precision) for v in values]
+
+    return needs
+
+
 def more_runs(n: int, half_width: float, target: float) -> int:
     """Runs a point needs for `half_width` to reach `target` (half-widths shrink as 1/sqrt(n)),
     at least MIN_GROWTH and at most MAX_GROWTH times `n`, in whole blocks; n if it is there."""

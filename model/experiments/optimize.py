@@ -62,6 +62,7 @@ from .core import (
     decision_needs,
     hooks,
     open_store,
+    precision_needs,
     settings_id,
 )
 
@@ -121,6 +122,7 @@ class Evaluation:
     stage: str  # search, decision
     decision: str = ""  # pass, fail, undecided (decision stage)
     capped: bool = False  # undecided because max_runs stopped it before the precision
+    stream: int = 0  # the seed stream of its replications
 
     @property
     def p(self) -> float:
@@ -323,11 +325,21 @@ class Optimizer:
         values = self.runner.evaluate(self._points(policies), self.s.search_runs)
         return [probability(v[:, self.col]) for v in values]
 
-    def decide(self, policy: Policy) -> Evaluation:
-        needs = decision_needs(self.col, self.s.target, self.s.precision)
-        res = self.runner.until(self._points([policy]), needs, first=FIRST_RUNS, max_runs=self.s.max_runs)
+    def decide(self, policy: Policy, precise: Evaluation | None = None) -> Evaluation:
+        """A decision on the policy's P against the level; with `precise` (an evaluation of this
+        policy), that evaluation's runs continued until P is known to the precision whatever the
+        decision (the best P found is then reported to +-precision)."""
+        if precise is None:
+            points = self._points([policy])
+            needs = decision_needs(self.col, self.s.target, self.s.precision)
+        else:
+            label = f"evaluation {precise.stream}"
+            points = [Point(policy.scenario(self.base), self.run_settings, precise.stream, label=label)]
+            needs = precision_needs(self.col, self.s.precision)
+        first = FIRST_RUNS if precise is None else precise.estimate.n
+        res = self.runner.until(points, needs, first=first, max_runs=self.s.max_runs)
         est = probability(res.values[0][:, self.col])
-        return Evaluation(policy, est, DECIDE, decide(est, self.s.target), res.capped[0])
+        return Evaluation(policy, est, DECIDE, decide(est, self.s.target), res.capped[0], points[0].stream)
 
 
 def optimize(
@@ -379,8 +391,11 @@ def optimize(
         return e
 
     top = decided(hi)
-    if top.decision == FAIL:  # not reached: is the budget still worth raising? decide P mid-range too
-        result.advice = widen_advice(result, top, decided((lo + hi) / 2))
+    if top.decision == FAIL:  # not reached: the best P to the precision, and P mid-range: does money still help?
+        result.evaluations[-1] = top = opt.decide(top.policy, precise=top)
+        middle = decided((lo + hi) / 2)
+        result.evaluations[-1] = middle = opt.decide(middle.policy, precise=middle)
+        result.advice = widen_advice(result, top, middle)
         return result
     passing, failing = (top, None) if top.decision == PASS else (None, None)
     if top.decision == UNDECIDED:
