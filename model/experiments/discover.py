@@ -321,7 +321,7 @@ class DiscoveryResult:
         )
         return [
             f"scenario discovery from {s.scenario.name}: {len(t)} Latin-hypercube points, {int(t['runs'].sum())} "
-            f"runs ({int(t['runs'].min())}-{int(t['runs'].max())} a point; seed {self.seed}, scale {self.scale})",
+            f"runs ({_span(t['runs'])} a point; seed {self.seed}, scale {self.scale})",
             SEEDS_INDEPENDENT.format(seed=self.seed),
             f"decision: a point passes when the 95% interval of {s.event()} lies at or above {s.p_min:g}, fails when "
             f"it lies below; undecided points got more runs until decided or within +-{s.precision:g}{cap}",
@@ -347,6 +347,11 @@ class DiscoveryResult:
             if not b.restricted:
                 lines.append("    (no lever restricted: the whole explored space)")
         return "\n".join(lines)
+
+
+def _span(runs: pd.Series) -> str:
+    lo, hi = int(runs.min()), int(runs.max())
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
 
 
 def run_discovery(
