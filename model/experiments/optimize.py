@@ -530,7 +530,7 @@ def frontier_chart(result: OptimizeResult) -> Figure:
     ax.set_xlabel("special funds, bn yuan/yr")
     ax.set_ylabel(f"{s.objective} (95% CI)")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best", framealpha=0.6)
     verdict = result.verdict()[0]
     ax.set_title(f"{verdict}\nscale {result.scale}, seed {s.seed}", fontsize=9)
     return fig
