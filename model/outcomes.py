@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import pandas as pd
 
 from .data import fact
 from .records import SCALED, STOCKS, ZONE_METRICS
@@ -249,6 +250,26 @@ def values(outcomes: Sequence[Outcome], rec: RunRecord, end_year: int) -> np.nda
         else:
             raise ValueError(f"unknown outcome source {o.source!r}")
     return out
+
+
+def headline_from_table(sectors: pd.DataFrame, end_year: int) -> np.ndarray:
+    """Per-run values of HEADLINE from a finished ensemble's tidy output table (runs.parquet:
+    run, year, sector, output_yuan; years from the start year), runs in ascending order: what a
+    report needs to compare ensembles with the one definition of the event."""
+    wide = sectors.pivot_table(index="run", columns=["year", "sector"], values="output_yuan", observed=True)
+    years = sorted({int(y) for y, _ in wide.columns})
+    out = np.stack([wide.xs(y, axis=1, level="year")[list(SECTOR_INDEX)].to_numpy() for y in years], axis=1)
+    hit = reached(out, years, end_year)  # [run, sector]
+    end = out[:, years.index(end_year), :]
+    cols = []
+    for o in HEADLINE:
+        what, _, key = o.source.partition(":")
+        if what == "reached":
+            wanted = TARGET_SECTORS if key == ALL_FOUR else key.split("+")
+            cols.append(hit[:, [SECTOR_INDEX[k] for k in wanted]].all(axis=1).astype(float))
+        else:
+            cols.append(end[:, SECTOR_INDEX[key]] / o.divisor)
+    return np.column_stack(cols)
 
 
 def _year_index(years: np.ndarray, year: int) -> int:

@@ -69,6 +69,23 @@ def test_declared_outcomes_read_a_run_as_documented() -> None:
     assert oc.zone("firms").scaled and not oc.zone("gdp").scaled
 
 
+def test_headline_from_a_finished_ensembles_table_equals_the_runs() -> None:
+    import pandas as pd
+
+    from model.sectors import SECTOR_IDS
+
+    outs = [_output(ngit=[83, 95, 100, 120]), _output(biotech=[57, 101, 90, 80], auto=[240, 99, 99, 99])]
+    rows = [
+        {"run": r, "year": y, "sector": s, "output_yuan": out[i, j]}
+        for r, out in enumerate(outs)
+        for i, y in enumerate(YEARS)
+        for j, s in enumerate(SECTOR_IDS)
+    ]
+    table = oc.headline_from_table(pd.DataFrame(rows).sample(frac=1, random_state=0), 2023)
+    expected = np.array([oc.values(oc.HEADLINE, _record(out), 2023) for out in outs])
+    np.testing.assert_allclose(table, expected)
+
+
 def test_reduce_as_declared() -> None:
     hits = np.r_[np.ones(30), np.zeros(70)]
     p = oc.reduce(oc.P_ALL_FOUR, hits)
