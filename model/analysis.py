@@ -1,5 +1,6 @@
 """From per-run yearly tables to what users read: probabilities with confidence intervals,
-crossing years, bands, the summary and the headline table."""
+crossing years, bands, the summary and the headline table. The 100-bn event and the outcomes
+are declared in model/outcomes.py; the intervals come from model/stats.py."""
 
 from __future__ import annotations
 
@@ -8,25 +9,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .data import fact
+from . import outcomes
+from .outcomes import BN
 from .sectors import SECTOR_IDS, SECTOR_INDEX, SECTORS, TARGET_SECTORS
+from .stats import wilson as wilson_interval
 
-BN = 1e9
-ZONE_REPORT = {  # summary key -> (zone column, divisor)
-    "gdp_bn": ("gdp", BN),
-    "industrial_output_bn": ("industrial_output", BN),
-    "firms": ("firms", 1.0),
-    "high_tech_firms": ("high_tech_firms", 1.0),
-    "talent_persons": ("talent_persons", 1.0),
-    "budget_spent_bn": ("budget_spent", BN),
-}
-
-
-def threshold_yuan() -> float:
-    """Output that makes a cluster a '100-billion-yuan cluster' (yuan/year)."""
-    return fact("zone", "cluster_threshold_yuan")
+ZONE_REPORT = {key: (o.source.removeprefix("zone:"), o.divisor) for key, o in outcomes.SUMMARY_ZONE}
+"""summary key -> (zone column, divisor), from the declared summary outcomes."""
 
 
 def p_key(end_year: int) -> str:
@@ -35,28 +25,12 @@ def p_key(end_year: int) -> str:
     return f"p_100bn_by_{int(end_year)}"
 
 
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion."""
-    if n == 0:
-        return (0.0, 1.0)
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    p = successes / n
-    denom = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    lo = 0.0 if successes == 0 else max(0.0, centre - half)
-    hi = 1.0 if successes == n else min(1.0, centre + half)
-    return (lo, hi)
-
-
-def crossing_years(sectors: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """First year each (run, sector) reaches `threshold` (yuan/year); NaN if never.
-
-    Returns a frame indexed by run with one column per sector."""
+def crossing_years(sectors: pd.DataFrame, threshold: float | None = None) -> pd.DataFrame:
+    """Crossing year (outcomes.crossing_year: the first projected year at or above the
+    threshold, yuan/yr; NaN if never) of each (run, sector) of a tidy table whose first year
+    is the start year. A frame indexed by run with one column per sector."""
     wide = sectors.pivot_table(index=["run", "sector"], columns="year", values="output_yuan", observed=True)
-    years = np.asarray(wide.columns)
-    above = wide.to_numpy() >= threshold
-    first = np.where(above.any(axis=1), years[np.argmax(above, axis=1)], np.nan)
+    first = outcomes.crossing_year(wide.to_numpy()[:, :, None], np.asarray(wide.columns), threshold)[:, 0]
     return pd.Series(first, index=wide.index).unstack("sector")
 
 
@@ -84,7 +58,7 @@ class EnsembleAggregate:
 
     def __init__(self, runs: int, threshold: float | None = None) -> None:
         self.runs = runs
-        self.threshold = threshold_yuan() if threshold is None else threshold
+        self.threshold = threshold  # None: the 100-bn threshold (outcomes.threshold_yuan)
         self.years: np.ndarray | None = None  # learnt from the first part
         self.seen = np.zeros(runs, dtype=bool)
 
@@ -126,10 +100,9 @@ class EnsembleAggregate:
         return agg
 
     def crossing_years(self) -> np.ndarray:
-        """[run, sector] first year the output reached the threshold; NaN if never (seen runs)."""
+        """[run, sector] crossing year (outcomes.crossing_year; NaN if never) of the seen runs."""
         assert self.years is not None
-        above = self.output[self.seen] >= self.threshold
-        return np.where(above.any(axis=1), self.years[np.argmax(above, axis=1)], np.nan)
+        return outcomes.crossing_year(self.output[self.seen], self.years, self.threshold)
 
     def fan_frame(self) -> pd.DataFrame:
         """(year, sector, output_yuan) rows of every run (float32): all the fan chart needs."""
@@ -149,13 +122,18 @@ class EnsembleAggregate:
         if self.years is None or not self.seen.all():
             raise ValueError(f"the ensemble is incomplete: {int(self.seen.sum())} of {self.runs} runs")
         cross = self.crossing_years()
+        hits = outcomes.reached(self.output, self.years, end_year, self.threshold)  # [run, sector]
         n = cross.shape[0]
         end = np.flatnonzero(self.years == end_year)
-        end_above = self.output[:, end[0], :] >= self.threshold if len(end) else np.full((n, len(SECTORS)), np.nan)
+        end_above = (
+            outcomes.at_or_above(self.output[:, end[0], :], self.threshold)
+            if len(end)
+            else np.full((n, len(SECTORS)), np.nan)
+        )
         clusters: dict[str, Any] = {}
         for i, s in enumerate(SECTORS):
             years = cross[:, i]
-            hit = years <= end_year
+            hit = hits[:, i]
             k = int(hit.sum())
             clusters[s.id] = {
                 "name": s.name_en,
@@ -168,10 +146,10 @@ class EnsembleAggregate:
                 "output_bn": self._bands(self.output[:, :, i], BN),
             }
         targets = [SECTOR_INDEX[t] for t in TARGET_SECTORS]
-        all_four = (cross[:, targets] <= end_year).all(axis=1)
+        all_four = hits[:, targets].all(axis=1)
         return {
             "end_year": int(end_year),
-            "threshold_bn": self.threshold / BN,
+            "threshold_bn": outcomes.threshold_bn() if self.threshold is None else self.threshold / BN,
             "clusters": clusters,
             "p_all_four_targets": float(all_four.mean()),
             "p_all_four_ci95": list(wilson_interval(int(all_four.sum()), n)),

@@ -249,43 +249,50 @@ def compare(
     scenarios: list[str | Path | LoadedScenario],
     *,
     baseline: str | None = None,
-    runs: int = 100,
+    precision: float = 0.05,
+    output_precision: float = 1.0,
+    max_runs: int = 2000,
     seed: int = DEFAULT_SEED,
     scale: float = 0.1,
     workers: int = 1,
     out: str | Path | None = None,
     scheduler: str | None = None,
-    resume: bool = False,
+    fresh: bool = False,
     point_estimate: bool = False,
     progress: bool = True,
-    command: str | None = None,
-    on_scenario: Callable[[str], None] | None = None,
 ) -> Comparison:
-    """Compare scenarios with common random numbers, as `etown compare` does: each runs as an
-    ensemble with the same seed in `out/scenarios/<name>/` (default out: results/compare/);
-    returns the `Comparison` (`.table`: per target cluster and scenario, P(>= 100 bn) and
-    end-year output with paired differences to `baseline` (default: the first) and their 95%
-    CIs; `.chart()`: the comparison figure) and writes compare.csv/json/png to `out`.
-    command: recorded in each ensemble's lock; on_scenario(name) is called as each one starts."""
+    """Compare scenarios on common seeds, as `etown compare` does: replications are added until
+    every P has a 95% half-width of at most `precision`, every paired difference of P at most
+    `precision` and of end-year output at most `output_precision` bn yuan/yr, or `max_runs` runs
+    a scenario stop it. Returns the `Comparison` (`.table`: per target cluster and scenario,
+    P(>= 100 bn) and end-year output with paired differences to `baseline` (default: the first)
+    and their 95% CIs; `.chart()`: the comparison figure; `.capped`: whether the cap stopped it)
+    and writes compare.csv/json/png to `out` (default results/compare/; finished blocks in
+    `out/parts/`, reused by a rerun)."""
     from .experiments.compare import run_compare, write_compare
+    from .experiments.core import Executor, Precision
 
     loaded = [s if isinstance(s, LoadedScenario) else load_scenario(s) for s in scenarios]
     folder = Path(out) if out is not None else Path("results") / "compare"
-    cmp = run_compare(
-        loaded,
-        folder,
-        baseline=baseline,
-        runs=runs,
-        seed=seed,
-        scale=scale,
-        workers=workers,
-        scheduler=scheduler,
-        resume=resume,
-        point_estimate=point_estimate,
-        progress=progress,
-        command=command,
-        on_scenario=on_scenario,
-    )
+    settings = RunSettings(scale=scale, param_source=None if point_estimate else default_source())
+    check_settings(max_runs, seed, workers, settings)
+    client = connect(scheduler) if scheduler else None
+    try:
+        with tqdm(unit="run", desc="compare", disable=not progress, leave=False) as bar:
+            cmp = run_compare(
+                loaded,
+                folder,
+                baseline=baseline,
+                precision=Precision(precision, output_precision, max_runs),
+                seed=seed,
+                settings=settings,
+                executor=Executor(workers, client),
+                fresh=fresh,
+                progress=bar,
+            )
+    finally:
+        if client is not None:
+            client.close()
     write_compare(cmp, folder)
     return cmp
 

@@ -30,8 +30,9 @@ from .io import RESULT_DIGITS, write_json
 from .levers import format_effective_levers, format_lever_table, plausibility_warnings
 from .scenario import ScenarioError, load_scenario
 from .score import ObservationsError
+from .store import StoreError
 
-USER_ERRORS = (ScenarioError, EnsembleError, ObservationsError)
+USER_ERRORS = (ScenarioError, EnsembleError, ObservationsError, StoreError)
 MAX_MESSAGE = 500
 """Longest error line printed (user input in it is cut before that)."""
 EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143}
@@ -162,6 +163,42 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="E-Town cluster-growth model: run policy scenarios as Monte Carlo ensembles.",
 )
+
+
+# ---------------------------------------------------------------------- experiments: shared options
+PRECISION = Annotated[
+    float,
+    typer.Option(min=0.005, max=0.5, help="95% half-width to reach for P and for paired differences of P"),
+]
+OUTPUT_PRECISION = Annotated[
+    float, typer.Option(min=0.01, max=1000.0, help="95% half-width to reach for paired output differences, bn yuan/yr")
+]
+FRESH = Annotated[bool, typer.Option(help="discard the finished blocks saved in --out/parts (else they are reused)")]
+QUIET = Annotated[bool, typer.Option(help="no progress bar")]
+SEED = Annotated[int, typer.Option(min=0, help="master seed")]
+SCALE = Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")]
+WORKERS = Annotated[int, typer.Option(min=1, help="local worker processes")]
+SCHEDULER = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")]
+
+
+def _bar(quiet: bool, desc: str):
+    """A progress bar of runs whose total grows as rounds ask for more (shown on a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(total=0, unit="run", desc=desc, disable=quiet or not sys.stderr.isatty(), leave=False)
+
+
+def _executor(workers: int, scheduler: str | None):
+    from .experiments.core import Executor
+
+    return Executor(workers, _client(scheduler))
+
+
+def _run_settings(scale: float, point_estimate: bool = False):
+    from .calibration.store import default_source
+    from .ensemble import RunSettings
+
+    return RunSettings(scale=scale, param_source=None if point_estimate else default_source())
 
 
 def resume_command(scenario: Path, runs: int, seed: int, options: dict[str, Any], out: Path) -> str:
@@ -388,6 +425,8 @@ def uncertainty_cmd(
     workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder [default: results/uncertainty/<scenario>]")] = None,
+    fresh: FRESH = False,
+    quiet: QUIET = False,
 ) -> None:
     """Split each headline outcome's variance into parameters, 2020 baseline and stochasticity."""
     from .calibration.store import default_source
@@ -397,22 +436,27 @@ def uncertainty_cmd(
         sc = load_scenario(scenario).scenario
     except ScenarioError as exc:
         fail(str(exc))
+    from .experiments.core import Executor
+
+    out = out if out is not None else Path("results") / "uncertainty" / sc.name
     client = _client(scheduler)
     try:
-        table = unc.run_uncertainty(
-            sc,
-            source=default_source(),
-            params=params,
-            baselines=baselines,
-            seeds=seeds,
-            scale=scale,
-            master=seed,
-            workers=workers,
-            client=client,
-        )
+        with _bar(quiet, "uncertainty") as bar:
+            table = unc.run_uncertainty(
+                sc,
+                source=default_source(),
+                params=params,
+                baselines=baselines,
+                seeds=seeds,
+                scale=scale,
+                master=seed,
+                executor=Executor(workers, client),
+                out=out,
+                fresh=fresh,
+                progress=bar,
+            )
     finally:
         close_client(client)
-    out = out if out is not None else Path("results") / "uncertainty" / sc.name
     meta = {"scenario": sc.name, "params": params, "baselines": baselines, "seeds": seeds, "scale": scale, "seed": seed}
     unc.write_outputs(table, meta, out)
     typer.echo(unc.format_table(table))
@@ -516,44 +560,50 @@ def effects_cmd(
     by: Annotated[
         str, typer.Option(help="lever (each lever alone) or measure (each measure's levers together)")
     ] = "lever",
-    runs: Annotated[int, typer.Option(min=2, help="paired replications per variant")] = 40,
-    seed: Annotated[int, typer.Option(min=0, help="master seed (the same for every variant)")] = DEFAULT_SEED,
-    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
-    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    precision: PRECISION = 0.05,
+    output_precision: OUTPUT_PRECISION = 1.0,
+    max_runs: Annotated[int, typer.Option(min=10, help="paired replications per variant at most")] = 2000,
+    seed: SEED = DEFAULT_SEED,
+    scale: SCALE = 0.1,
+    workers: WORKERS = 1,
+    scheduler: SCHEDULER = None,
     out: Annotated[Path | None, typer.Option(help="output folder [default: results/effects/<scenario>]")] = None,
-    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    fresh: FRESH = False,
+    quiet: QUIET = False,
 ) -> None:
-    """Move each lever (or measure) to its documented alternative with common random numbers;
-    print and write the effect on each target cluster's end-year output and P(>= 100 bn)."""
-    from tqdm import tqdm
-
-    from .calibration.store import default_source
-    from .ensemble import RunSettings
-    from .experiments.effects import lever_variants, measure_variants, run_effects, write_effects
+    """The effect of each lever (or measure): scenario with it minus scenario without it, on common seeds,
+    to a stated precision; per target cluster, end-year output and P(>= 100 bn); per yuan spent."""
+    from .ensemble import check_settings
+    from .experiments.core import Precision
+    from .experiments.effects import run_effects, write_effects
 
     if by not in ("lever", "measure"):
         fail(f"--by: must be lever or measure, got {by!r}")
-    try:
-        sc = load_scenario(scenario).scenario
-        client = _client(scheduler)
-    except USER_ERRORS as exc:
-        fail(str(exc))
-    variants = lever_variants(sc) if by == "lever" else measure_variants(sc)
+    sc = load_scenario(scenario).scenario
+    settings = _run_settings(scale)
+    check_settings(max_runs, seed, workers, settings)
     out = out if out is not None else Path("results") / "effects" / sc.name
-    settings = RunSettings(scale=scale, param_source=default_source())
-    total = runs * (len(variants) + 1)
-    with tqdm(total=total, unit="run", disable=quiet or not sys.stderr.isatty(), leave=False) as bar:
-        result = run_effects(
-            sc, by=by, runs=runs, seed=seed, settings=settings, workers=workers, client=client, progress=bar.update
-        )
-    close_client(client)
+    executor = _executor(workers, scheduler)
     try:
+        with _bar(quiet, "effects") as bar:
+            result = run_effects(
+                sc,
+                by=by,
+                precision=Precision(precision, output_precision, max_runs),
+                seed=seed,
+                settings=settings,
+                executor=executor,
+                out=out,
+                fresh=fresh,
+                progress=bar,
+            )
         write_effects(result, out)
     except OSError as exc:
         write_failed(exc)
+    finally:
+        close_client(executor.client)
     typer.echo(result.format())
-    typer.echo(f"results: {out}/ (effects.csv, effects.json)")
+    typer.echo(f"results: {out}/ (effects.csv, effects_money.csv, effects.json, effects.png)")
 
 
 @app.command("compare")
@@ -564,19 +614,20 @@ def compare_cmd(
     baseline: Annotated[
         str | None, typer.Option(help="scenario the others are compared with: its name or file [default: the first]")
     ] = None,
-    runs: Annotated[int, typer.Option(min=2, help="paired replications per scenario")] = 100,
+    precision: PRECISION = 0.05,
+    output_precision: OUTPUT_PRECISION = 1.0,
+    max_runs: Annotated[int, typer.Option(min=10, help="paired replications per scenario at most")] = 2000,
     seed: Annotated[int, typer.Option(min=0, help="master seed (the same for every scenario)")] = DEFAULT_SEED,
-    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
-    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    scale: SCALE = 0.1,
+    workers: WORKERS = 1,
+    scheduler: SCHEDULER = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("results/compare"),
-    resume: Annotated[bool, typer.Option(help="finish an interrupted comparison in the same --out")] = False,
+    fresh: FRESH = False,
     point_estimate: Annotated[bool, typer.Option("--point-estimate", help="calibrated point for every run")] = False,
-    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    quiet: QUIET = False,
 ) -> None:
-    """Run scenarios with common random numbers; print and write P(>= 100 bn) and end-year output per
-    target cluster with paired differences to the baseline (compare.csv, compare.json, compare.png)."""
-    from .ensemble import check_settings
+    """Scenarios on common seeds, to a stated precision: P(>= 100 bn) and end-year output per target
+    cluster with paired differences to the baseline (compare.csv, compare.json, compare.png)."""
     from .experiments.compare import labels, pick_baseline
 
     if len(scenarios) < 2:
@@ -585,34 +636,26 @@ def compare_cmd(
     pick_baseline(loaded, labels(loaded), baseline)
     for sc in {id(x.scenario): x.scenario for x in loaded}.values():
         _warn_implausible(sc)
-    check_settings(runs, seed, workers, _settings(scale))
-    say = _say()
     try:
         cmp = compare(
             loaded,
             baseline=baseline,
-            runs=runs,
+            precision=precision,
+            output_precision=output_precision,
+            max_runs=max_runs,
             seed=seed,
             scale=scale,
             workers=workers,
             out=out,
             scheduler=scheduler,
-            resume=resume,
+            fresh=fresh,
             point_estimate=point_estimate,
             progress=not quiet and sys.stderr.isatty(),
-            command=shlex.join(["etown", *sys.argv[1:]]),
-            on_scenario=(lambda name: say(f"running {name}")) if say and not quiet else None,
         )
     except OSError as exc:
         write_failed(exc)
     typer.echo(cmp.format())
-    typer.echo(f"results: {out}/ (compare.csv, compare.json, compare.png; ensembles in {out}/scenarios/)")
-
-
-def _settings(scale: float):
-    from .ensemble import RunSettings
-
-    return RunSettings(scale=scale)
+    typer.echo(f"results: {out}/ (compare.csv, compare.json, compare.png)")
 
 
 @app.command("discover")
@@ -623,42 +666,48 @@ def discover_cmd(
     points: Annotated[
         int | None, typer.Option(min=2, help="Latin-hypercube points [default: the file's, else 48]")
     ] = None,
-    replications: Annotated[
-        int | None, typer.Option(min=1, help="runs per point [default: the file's, else 8]")
+    p_min: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="level a point's P must clear [default: the file's]")
+    ] = None,
+    precision: Annotated[
+        float | None,
+        typer.Option(min=0.005, max=0.5, help="95% half-width at which an undecided point stops [default: 0.05]"),
+    ] = None,
+    max_runs: Annotated[
+        int | None, typer.Option(min=10, help="replications a point gets at most [default: the file's, else 400]")
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="seed of the design and the replications")] = DEFAULT_SEED,
-    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
-    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    scale: SCALE = 0.1,
+    workers: WORKERS = 1,
+    scheduler: SCHEDULER = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("results/discover"),
-    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    fresh: FRESH = False,
+    quiet: QUIET = False,
 ) -> None:
-    """Scenario discovery: Latin hypercube over lever ranges, PRIM boxes where all four target clusters
-    pass 100 bn with high probability (discover.md, discover.json, discover.csv, boxes.png)."""
-    from tqdm import tqdm
-
-    from .calibration.store import default_source
-    from .ensemble import RunSettings, check_settings
+    """Scenario discovery: Latin hypercube over lever ranges; each point replicated until its P is decided
+    against p_min (or precise); PRIM boxes on the decided points (discover.md/json/csv, boxes.png)."""
+    from .ensemble import check_settings
     from .experiments.discover import read_levers_file, require_prim, run_discovery, write_discovery
 
     spec = read_levers_file(levers_file)
     spec.points = points or spec.points
-    spec.replications = replications or spec.replications
-    check_settings(spec.replications, seed, workers, RunSettings(scale=scale))
+    spec.p_min = spec.p_min if p_min is None else p_min
+    spec.precision = spec.precision if precision is None else precision
+    spec.max_runs = max_runs or spec.max_runs
+    settings = _run_settings(scale)
+    check_settings(spec.max_runs, seed, workers, settings)
     require_prim()  # the discovery extra is installed (one line if not)
-    client = _client(scheduler)
-    settings = RunSettings(scale=scale, param_source=default_source())
-    tasks = spec.points * -(-spec.replications // 4)
+    executor = _executor(workers, scheduler)
     try:
-        with tqdm(total=tasks, unit="task", disable=quiet or not sys.stderr.isatty(), leave=False) as bar:
+        with _bar(quiet, "discover") as bar:
             result = run_discovery(
-                spec, seed=seed, settings=settings, workers=workers, client=client, out=out, progress=bar.update
+                spec, seed=seed, settings=settings, executor=executor, out=out, fresh=fresh, progress=bar
             )
         write_discovery(result, out)
     except OSError as exc:
         write_failed(exc)
     finally:
-        close_client(client)
+        close_client(executor.client)
     typer.echo(result.format())
     typer.echo(f"results: {out}/ (discover.md, discover.json, discover.csv, boxes.png)")
 
@@ -675,24 +724,28 @@ def optimize_cmd(
     ] = None,
     budget_min: Annotated[float, typer.Option(min=0.0, max=200.0, help="lowest budget searched, bn yuan/yr")] = 0.0,
     budget_max: Annotated[float, typer.Option(min=0.1, max=200.0, help="highest budget searched, bn yuan/yr")] = 30.0,
+    budget_tol: Annotated[
+        float, typer.Option(min=0.01, max=50.0, help="stop bisecting when the budget is known to this, bn yuan/yr")
+    ] = 0.5,
+    weight_max: Annotated[
+        float, typer.Option(min=0.1, max=100.0, help="highest targeting weight of a sector searched")
+    ] = 5.0,
     trials: Annotated[int, typer.Option(min=2, help="search evaluations (Optuna TPE)")] = 40,
-    replications: Annotated[int, typer.Option(min=2, help="runs per evaluation (the same seeds each time)")] = 20,
-    confirm_runs: Annotated[int, typer.Option(min=2, help="fresh runs confirming the chosen policy")] = 100,
-    seed: Annotated[int, typer.Option(min=0, help="seed of the search (confirmation: another)")] = DEFAULT_SEED,
-    scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.1,
-    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 1,
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    search_runs: Annotated[int, typer.Option(min=2, help="runs per search evaluation (rough screening)")] = 40,
+    precision: PRECISION = 0.05,
+    max_runs: Annotated[int, typer.Option(min=10, help="replications per decided budget at most")] = 400,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the search and the decisions")] = DEFAULT_SEED,
+    scale: SCALE = 0.1,
+    workers: WORKERS = 1,
+    scheduler: SCHEDULER = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("results/optimize"),
-    quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    fresh: FRESH = False,
+    quiet: QUIET = False,
 ) -> None:
     """Lowest annual special-fund budget (and its split over instruments and target sectors) for which
-    P(all four targets), or one cluster's P, reaches TARGET; the budget-probability frontier."""
-    from tqdm import tqdm
-
-    from .calibration.store import default_source
-    from .ensemble import RunSettings, check_settings
+    P(all four targets), or one cluster's P, reaches TARGET, decided at a stated precision."""
+    from .ensemble import check_settings
     from .experiments import optimize as opt
-    from .levers import value_at
     from .sectors import TARGET_SECTORS
 
     if cluster is not None and cluster not in TARGET_SECTORS:
@@ -700,42 +753,50 @@ def optimize_cmd(
     if budget_min >= budget_max:
         fail(f"--budget-min: must be below --budget-max ({budget_max:g}), got {budget_min:g}")
     sc = load_scenario(scenario).scenario
-    check_settings(max(replications, confirm_runs), seed, workers, RunSettings(scale=scale))
+    settings = _run_settings(scale)
+    check_settings(max(search_runs, max_runs), seed, workers, settings)
     try:
         import optuna  # noqa: F401
     except ImportError:
         fail("etown optimize needs Optuna: pip install 'etown-clusters[optimize]'")
-    client = _client(scheduler)
-    settings = RunSettings(scale=scale, param_source=default_source())
-    objective = f"P({cluster} >= 100 bn by {sc.end_year})" if cluster else f"P(all four >= 100 bn by {sc.end_year})"
-    start = opt.Policy(
-        budget_max * 1e9,
-        sc.policy.budget_shares.at(sc.end_year),
-        tuple(float(value_at(sc.clusters.sector_weights[s], sc.end_year)) for s in TARGET_SECTORS),
+    cfg = opt.OptimizeSettings(
+        target=target,
+        budget_range=(budget_min * 1e9, budget_max * 1e9),
+        seed=seed,
+        trials=trials,
+        search_runs=search_runs,
+        precision=precision,
+        max_runs=max_runs,
+        budget_tol=budget_tol * 1e9,
+        weight_max=weight_max,
     )
+    executor = _executor(workers, scheduler)
+    say = _say()
     try:
-        with tqdm(unit="task", disable=quiet or not sys.stderr.isatty(), leave=False) as bar:
-            evaluate = opt.model_evaluator(
-                sc, settings, cluster, workers=workers, client=client, folder=out / "parts", progress=bar.update
+        with _bar(quiet, "optimize") as bar:
+
+            def stage(name: str) -> None:
+                bar.set_description(f"optimize: {name}")
+                if name == opt.SEARCH:
+                    bar.total = trials * search_runs  # the decisions add to it as they ask for runs
+                    bar.refresh()
+
+            result = opt.run_optimize(
+                sc,
+                cfg,
+                cluster=cluster,
+                run_settings=settings,
+                executor=executor,
+                out=out,
+                fresh=fresh,
+                progress=bar,
+                on_stage=stage if say and not quiet else None,
             )
-            opt.parts.prepare(out / "parts", {"scenario": sc.model_dump(mode="json"), "kind": "optimize"})
-            result = opt.optimize(
-                evaluate,
-                target=target,
-                budget_range=(budget_min * 1e9, budget_max * 1e9),
-                seed=seed,
-                replications=replications,
-                trials=trials,
-                confirm_runs=confirm_runs,
-                objective=objective,
-                start=start,
-            )
-        result.scale = scale
         opt.write_optimize(result, out)
     except OSError as exc:
         write_failed(exc)
     finally:
-        close_client(client)
+        close_client(executor.client)
     typer.echo(result.format())
     typer.echo(f"results: {out}/ (optimize.json, frontier.csv, evaluations.csv, frontier.png)")
 

@@ -42,11 +42,12 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from .analysis import BN, threshold_yuan
+from .analysis import BN
 from .api import DEFAULT_SEED, EnsembleResult, run
 from .cluster_model import ClusterModel
 from .levers import LeverSpec, lever_specs
 from .mechanisms.funding import INSTRUMENTS
+from .outcomes import at_or_above, threshold_bn
 from .plots import fan_chart
 from .scenario import LoadedScenario, Scenario, load_scenario
 from .sectors import SECTORS, TARGET_SECTORS
@@ -369,7 +370,7 @@ def cluster_output_figure(model: DashboardModel) -> Figure:
     fig, ax = _figure()
     t = model.trace
     out = np.array(t.output) / BN
-    thr = threshold_yuan() / BN
+    thr = threshold_bn()
     for i, s in enumerate(SECTORS):
         ax.plot(t.time, out[:, i], color=COLOURS[s.id], lw=2 if s.target_2025 else 1.2, label=s.id, **NOW)
     ax.axhline(thr, color="tab:red", ls="--", lw=1.2, label=f"{thr:g} bn")
@@ -427,14 +428,14 @@ def budget_figure(model: DashboardModel) -> Figure:
 def clusters_past_figure(model: DashboardModel) -> Figure:
     fig, ax = _figure()
     t = model.trace
-    count = (np.array(t.output) >= threshold_yuan()).sum(axis=1)
+    count = at_or_above(np.array(t.output)).sum(axis=1)
     ax.step(t.time, count, where="post", color="tab:red", lw=2)
     ax.plot(t.time[-1:], count[-1:], "o", color="tab:red", ms=5)
     _xaxis(ax, model)
     ax.set_ylim(0, len(SECTORS))
     ax.set_yticks(range(len(SECTORS) + 1))
     ax.set_ylabel("clusters at >= 100 bn yuan/yr")
-    past = [s.id for s, v in zip(SECTORS, t.output[-1], strict=True) if v >= threshold_yuan()]
+    past = [s.id for s, above in zip(SECTORS, at_or_above(t.output[-1]), strict=True) if above]
     ax.set_title(f"Clusters past 100 bn: {count[-1]} ({', '.join(past) or 'none'})", fontsize=9)
     return fig
 

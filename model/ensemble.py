@@ -39,17 +39,17 @@ from .cluster_model import ClusterModel
 from .data import fact
 from .executor import run_tasks
 from .inputs import ParamSource, RunInputs
-from .io import atomic_path, echo, write_atomic, write_json
+from .io import atomic_path, echo
 from .levers import Schedule, _walk_values
 from .params import Params
 from .records import QUARTER_METRICS, ZONE_METRICS, RunRecord
 from .scenario import Scenario
 from .sectors import SECTOR_IDS
+from .store import MANIFEST, PartStore, own_copy
 
 CHUNK_RUNS = 10
 """Replications per persisted part (fixed, so parts are the same whatever the workers)."""
 PARTS_DIR = "parts"
-MANIFEST = "manifest.json"
 RESULT_FILES = ("summary.json", "runs.parquet", "zone.parquet", "inputs.parquet", "quarters.parquet", "fan_chart.png")
 """Files of a finished ensemble in its folder; summary.json is written last."""
 TABLES = {"sectors": "runs.parquet", "zone": "zone.parquet", "inputs": "inputs.parquet", "quarters": "quarters.parquet"}
@@ -215,20 +215,27 @@ def run_chunk(
 
 
 # ---------------------------------------------------------------------- parts on disk
+PART_KINDS = tuple(TABLES)  # sectors, zone, inputs, quarters
+
+
+def _part_names(chunk: int) -> tuple[str, ...]:
+    """The part files of a chunk, one per kind in TABLES order; it is done when all are listed."""
+    return tuple(f"{kind}-{chunk:06d}.parquet" for kind in PART_KINDS)  # type: ignore[return-value]
+
+
 def _part_paths(parts: Path, chunk: int) -> tuple[Path, ...]:
-    """The part files of a chunk, one per kind in TABLES order; it is done when all exist."""
-    return tuple(parts / f"{kind}-{chunk:06d}.parquet" for kind in TABLES)
+    return tuple(parts / name for name in _part_names(chunk))  # type: ignore[return-value]
 
 
-def _chunk_done(parts: Path, chunk: int) -> bool:
-    return all(p.exists() for p in _part_paths(parts, chunk))
+def _chunk_done(store: PartStore, chunk: int) -> bool:
+    return all(store.has(name) for name in _part_names(chunk))
 
 
-def _write_part(parts: Path, chunk: int, tables: tuple[pd.DataFrame, ...]) -> None:
-    # sector part (the first) last: a chunk counts as done only when every part exists
-    paths = _part_paths(parts, chunk)
-    for k in (*range(1, len(paths)), 0):
-        write_atomic(paths[k], lambda p, k=k: tables[k].to_parquet(p, index=False))
+def _write_part(store: PartStore, chunk: int, runs: list[int], tables: tuple[pd.DataFrame, ...]) -> None:
+    """The chunk's parts, the sector part last (a chunk is done when all of them are listed)."""
+    parts = list(zip(_part_names(chunk), tables, strict=True))
+    for name, table in [*parts[1:], parts[0]]:
+        store.put(name, lambda p, t=table: t.to_parquet(p, index=False), chunk=chunk, runs=[runs[0], runs[-1] + 1])
 
 
 def _remove_stale(out: Path, parts: Path) -> None:
@@ -242,47 +249,34 @@ def _remove_stale(out: Path, parts: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def saved_fingerprint(spec: EnsembleSpec) -> Any:
-    """The ensemble's fingerprint as its manifest stores it (tuples become lists)."""
-    return json.loads(json.dumps(spec.fingerprint()))
+RESUME_HINT = "rerun without --resume or choose another --out"
 
 
-def check_manifest(manifest: Path, fingerprint: Any) -> None:
-    """Raise EnsembleError unless the saved parts' manifest is this ensemble's (for --resume)."""
-    try:
-        old = json.loads(manifest.read_text())
-    except (OSError, ValueError):
-        old = None
-    if old != fingerprint:
-        raise EnsembleError(
-            f"{manifest.parent}: the saved parts belong to a different ensemble (scenario, runs, seed or settings "
-            "differ); rerun without --resume or choose another --out"
-        )
-
-
-def prepare_parts(out: Path, spec: EnsembleSpec, resume: bool) -> Path:
-    """Create (or, with resume, check) the parts folder of an ensemble; returns its path.
+def open_parts(out: Path, spec: EnsembleSpec, resume: bool) -> PartStore:
+    """The parts store of an ensemble in `out/parts` (the store's one manifest rule: with
+    resume, the saved parts must be this ensemble's; without, the folder starts afresh).
 
     Either way the folder's previous results are removed, so that summary.json only ever
     exists for a finished ensemble."""
     parts = out / PARTS_DIR
-    manifest = parts / MANIFEST
-    fingerprint = saved_fingerprint(spec)
-    if resume and manifest.exists():
-        check_manifest(manifest, fingerprint)
-        _remove_stale(out, parts)
-        return parts
     _remove_stale(out, parts)
-    if parts.exists():
-        shutil.rmtree(parts)
-    parts.mkdir(parents=True)
-    write_json(manifest, fingerprint)
-    return parts
+    return PartStore.open(parts, "ensemble", spec.fingerprint(), fresh=not resume, hint=RESUME_HINT)
 
 
-def _read_part(parts: Path, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A chunk's tables as saved, with the columns EnsembleAggregate uses."""
-    sector_path, zone_path, *_ = _part_paths(parts, chunk)
+def prepare_parts(out: Path, spec: EnsembleSpec, resume: bool) -> Path:
+    """`open_parts`, returning the folder."""
+    return open_parts(out, spec, resume).folder
+
+
+def check_manifest(parts: Path, spec: EnsembleSpec) -> None:
+    """A StoreError unless the parts saved in `parts` are this ensemble's (for --resume)."""
+    PartStore.open(parts, "ensemble", spec.fingerprint(), hint=RESUME_HINT)
+
+
+def _read_part(store: PartStore, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A chunk's tables as saved (checked against their listed size and checksum), with the
+    columns EnsembleAggregate uses."""
+    sector_path, zone_path = (store.verify(name) for name in _part_names(chunk)[:2])
     zone_columns = ["run", "year", *(col for col, _ in ZONE_REPORT.values())]
     return (
         pd.read_parquet(sector_path, columns=["run", "year", "sector", "output_yuan"]),
@@ -486,18 +480,20 @@ def run_ensemble(
     if own_client:
         client = connect(scheduler)  # type: ignore[arg-type]
     try:
-        parts = prepare_parts(out, spec, resume)
+        store = open_parts(out, spec, resume)
+        parts = store.folder
         aggregate = EnsembleAggregate(spec.runs)
         tasks: list[Task] = []
         for i, runs in enumerate(spec.chunks()):
-            if _chunk_done(parts, i):
-                aggregate.add(*_read_part(parts, i))
+            if _chunk_done(store, i):
+                aggregate.add(*_read_part(store, i))
                 if progress:
                     progress(len(runs))
             else:
                 tasks.append((i, runs))
+        chunk_runs = dict(tasks)
         for chunk, tables in _chunk_results(spec, tasks, workers, client):
-            _write_part(parts, chunk, tables)
+            _write_part(store, chunk, chunk_runs[chunk], tables)
             aggregate.add(*tables[:2])
             if progress:
                 progress(len(tables[1]["run"].unique()))
@@ -706,7 +702,7 @@ class OutputFolder:
         if resume:
             saved = next((m for m in (staged, finished) if m.is_file()), None)
             if saved is not None:
-                check_manifest(saved, saved_fingerprint(spec))
+                check_manifest(saved.parent, spec)
         if not resume and self.staging.exists():
             shutil.rmtree(self.staging)
         self.staging.mkdir(exist_ok=True)
@@ -716,6 +712,7 @@ class OutputFolder:
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(finished.parent, target, copy_function=_link_or_copy)
+            own_copy(target)
         return self.staging
 
     def commit(self) -> None:
@@ -766,4 +763,7 @@ def stop_helper_processes() -> None:
 def finished_runs(folder: Path, spec: EnsembleSpec) -> int:
     """Replications whose chunk is saved under `folder/parts` (what --resume will not redo)."""
     parts = folder / PARTS_DIR
-    return sum(len(runs) for i, runs in enumerate(spec.chunks()) if _chunk_done(parts, i))
+    store = PartStore.existing(parts, "ensemble", spec.fingerprint())
+    if store is None:
+        return 0
+    return sum(len(runs) for i, runs in enumerate(spec.chunks()) if _chunk_done(store, i))

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .data import fact
 from .mechanisms.funding import INSTRUMENTS
-from .sectors import SECTOR_IDS
+from .sectors import SECTOR_IDS, TARGET_SECTORS
 
 SectorId = Literal["auto", "industrial_internet", "ngit", "biotech", "xinchuang", "robotics", "other"]
 assert tuple(SectorId.__args__) == SECTOR_IDS  # type: ignore[attr-defined]
@@ -129,8 +129,9 @@ class Lever:
     the values of `alternative_sectors` (default: the four target sectors) or, where those are
     all zero, becomes their value.
     metric and sign: the intermediate quantity the lever moves first and in which direction
-    (tests check it with common random numbers). costs_money: the lever changes what the zone's
-    budget pays (its effects are reported per extra yuan spent).
+    (tests check it with common random numbers). costs_money: the lever is a spending decision
+    (the special funds, the programmes they pay for, public procurement): `etown effects`
+    reports its effects per extra yuan spent.
     """
 
     unit: str
@@ -142,7 +143,7 @@ class Lever:
     alternative: float
     metric: str  # the recorded zone metric (records.ZONE_METRICS) the lever moves first
     sign: int = 1  # direction: +1 = the metric rises with the lever
-    costs_money: bool = False  # moving it changes what the zone's budget pays (effects per yuan)
+    costs_money: bool = False  # a spending decision: moving it changes what the zone pays (budget_spent)
     alternative_sectors: tuple[str, ...] = ()  # sector levers: where the alternative applies (default: the targets)
 
 
@@ -901,6 +902,45 @@ def plausibility_warnings(levers: Levers) -> list[str]:
     return out
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, Schedule):
+        return value.model_dump()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="python")
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return float(value)
+
+
+def with_levers[L: Levers](levers: L, values: Mapping[str, Any]) -> L:
+    """`levers` (Levers or a Scenario) with lever values set by path, validated: the one way
+    experiments set levers. A path is `section.name` (the whole value: a number, a per-year
+    Schedule, a per-sector mapping, the budget shares), `section.name.<key>` (one sector of a
+    per-sector lever, merged over the others) or `section.name.targets` (the four target sectors
+    of a per-sector lever). A value outside the allowed range is a one-line ValueError."""
+    data = levers.model_dump(mode="python")
+    for path, value in values.items():
+        section, name, *key = path.split(".")
+        if section not in LEVER_SECTIONS or name not in data[section] or len(key) > 1:
+            raise ValueError(f"unknown lever {path!r}; see `etown levers`")
+        if key:
+            keys = TARGET_SECTORS if key[0] == "targets" else (key[0],)
+            current = data[section][name]
+            if not isinstance(current, dict) or any(k not in current for k in keys):
+                raise ValueError(f"unknown lever {path!r}; see `etown levers`")
+            data[section][name] = {**current, **dict.fromkeys(keys, _plain(value))}
+        else:
+            data[section][name] = _plain(value)
+    try:
+        return type(levers).model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
+
+
 def lever_diff(levers: Levers, base: Levers = BASELINE_LEVERS) -> list[tuple[str, Any, Any]]:
     """(path, base value, value) of every lever value that differs from `base`."""
     ours = {k: v for section in LEVER_SECTIONS for k, v in _walk_values(getattr(levers, section), section + ".")}
@@ -949,7 +989,8 @@ plausible range get a warning. Any numeric lever may be given per year (`{2021: 
 Sector mappings change only the sectors they name. How each lever becomes an effect is in
 `model/policy.py`; "moves" is the recorded quantity (`records.ZONE_METRICS`) the lever acts on
 first, and `tests/test_levers.py` checks, with common random numbers, that moving the lever to
-its documented alternative moves it in the stated direction.
+its documented alternative moves it in the stated direction. "costs money": a spending decision
+(`etown effects` reports its effects per extra yuan of special funds spent).
 
 """
 """The opening of docs/levers.md (the Markdown lever table follows it)."""
@@ -968,6 +1009,7 @@ def format_lever_table(markdown: bool = False) -> str:
         "channel",
         "mechanism",
         "moves (metric)",
+        "costs money",
     )
     rows = []
     for s in lever_specs():
@@ -983,6 +1025,7 @@ def format_lever_table(markdown: bool = False) -> str:
                 i.channel,
                 i.mechanism,
                 f"{i.moves} ({i.metric}, {'+' if i.sign > 0 else '-'})",
+                "yes" if i.costs_money else "-",
             )
         )
     shares = BASELINE_LEVERS.policy.budget_shares
@@ -997,6 +1040,7 @@ def format_lever_table(markdown: bool = False) -> str:
             "split of the special funds over the six instruments (per year if given per year)",
             "agents.py (Government)",
             "budget by instrument (paid_<instrument>)",
+            "-",
         )
     )
     if markdown:
@@ -1006,5 +1050,5 @@ def format_lever_table(markdown: bool = False) -> str:
     lines = []
     for row in rows:
         lines.append(f"{row[1]}  [measure {row[0]}, {row[2]}]  2020: {row[3]}  allowed {row[4]}  plausible {row[5]}")
-        lines.append(f"    {row[6]}; {row[7]}; moves {row[8]}")
+        lines.append(f"    {row[6]}; {row[7]}; moves {row[8]}" + ("; costs money" if row[9] == "yes" else ""))
     return "\n".join(lines)

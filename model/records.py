@@ -125,9 +125,13 @@ STOCKS = {
     "value_added",
     "industrial_output",
     "price_level",
+    "entrant_output",
     "fund_cash",
 }
 """Zone metrics that are levels at the year end (or run rates), not flows over the year."""
+SCALED = {"firms", "high_tech_firms", "innovations", "entrants", "induced_entrants", "supplier_entrants", "exits"}
+"""Counts of firms: each agent counts for the firms it stands for (its weight), so they are
+zone-equivalent at any scale."""
 QUARTER_METRICS = ("gdp", "industrial_output", "firms", "high_tech_firms")
 """Zone outcomes recorded per step (quarter): gdp, industrial_output (current yuan produced in
 the quarter: flows, the four quarters of a year sum to its yearly value); firms, high_tech_firms

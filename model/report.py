@@ -264,38 +264,46 @@ def comparison_rows(table: pd.DataFrame, baseline: str, end: int, lang: Lang) ->
 
 
 def ensembles_table(results: list[EnsembleResult], base: int = 0) -> tuple[pd.DataFrame, bool]:
-    """The comparison table of several ensembles against results[base]: paired differences
-    when they share seed, runs and scale (the same replications: common random numbers), else
-    differences between independent ensembles (Welch intervals). Returns (table, paired)."""
-    from .experiments.compare import compare_table, per_run_output
-    from .experiments.paired import cluster_outcomes, unpaired_half_width
+    """The comparison table of several ensembles against results[base], from each run's values
+    of the declared headline outcomes (outcomes.headline_from_table: the one definition of the
+    event): paired differences when they share seed, runs and scale (the same replications:
+    common random numbers), else differences between independent ensembles (Welch intervals).
+    Returns (table, paired)."""
+    from . import outcomes as oc
+    from .experiments.compare import ALL_FOUR, compare_table
+    from .stats import probability, unpaired_half_width
 
     labels = _unique([r.summary.get("scenario", r.out.name) for r in results])
     end = int(results[0].summary.get("end_year", results[0].summary["years"][-1]))
-    outcomes = []
-    for r in results:
-        output, years = per_run_output(r)
-        outcomes.append(cluster_outcomes(output, years, end))
+    values = [oc.headline_from_table(r.sectors, end) for r in results]
     keys = {(r.summary.get("seed"), r.summary.get("runs"), r.summary.get("settings", {}).get("scale")) for r in results}
-    table = compare_table(labels, outcomes, base)
     if len(keys) == 1:
-        return table, True
-    ref = outcomes[base]  # independent ensembles: difference of means, Welch half-width
-    for i, row in table.iterrows():
-        k = labels.index(row["scenario"])
-        other, c = outcomes[k], row["cluster"]
-        if c == "all_four":
-            a, b, out_a, out_b = ref["all_four"], other["all_four"], None, None
-        else:
-            j = TARGET_SECTORS.index(c)
-            a, b = ref["cross"][:, j], other["cross"][:, j]
-            out_a, out_b = ref["output"][:, j] / 1e9, other["output"][:, j] / 1e9
-        d, hw = float(b.mean() - a.mean()), unpaired_half_width(a, b) if k != base else 0.0
-        table.loc[i, ["p_diff", "p_diff_lo", "p_diff_hi"]] = [d, d - hw, d + hw]
-        if out_a is not None:
-            d, hw = float(out_b.mean() - out_a.mean()), unpaired_half_width(out_a, out_b) if k != base else 0.0
-            table.loc[i, ["output_diff_bn", "output_diff_lo_bn", "output_diff_hi_bn"]] = [d, d - hw, d + hw]
-    return table, False
+        return compare_table(labels, values, base), True
+    col = oc.by_name(oc.HEADLINE)  # independent ensembles: difference of means, Welch half-width
+    rows = []
+    for cluster in [*TARGET_SECTORS, ALL_FOUR]:
+        p_name = (oc.P_ALL_FOUR if cluster == ALL_FOUR else oc.p_reach(cluster)).name
+        a = values[base][:, col[p_name]]
+        for k, (label, v) in enumerate(zip(labels, values, strict=True)):
+            b, est = v[:, col[p_name]], probability(v[:, col[p_name]])
+            d, hw = float(b.mean() - a.mean()), (unpaired_half_width(a, b) if k != base else 0.0)
+            row = {"cluster": cluster, "scenario": label, "is_baseline": k == base, "runs": est.n}
+            row |= {
+                "p": est.value,
+                "p_lo": est.lo,
+                "p_hi": est.hi,
+                "p_diff": d,
+                "p_diff_lo": d - hw,
+                "p_diff_hi": d + hw,
+            }
+            if cluster != ALL_FOUR:
+                o = oc.output(cluster).name
+                y, y0 = v[:, col[o]], values[base][:, col[o]]
+                d, hw = float(y.mean() - y0.mean()), (unpaired_half_width(y0, y) if k != base else 0.0)
+                row |= {"median_output_bn": float(np.median(y))}
+                row |= {"output_diff_bn": d, "output_diff_lo_bn": d - hw, "output_diff_hi_bn": d + hw}
+            rows.append(row)
+    return pd.DataFrame(rows), False
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -495,8 +503,11 @@ def build_report(paths: list[Path], lang: Lang = "en", baseline: str | None = No
         cmp = load(folder)
         meta = {"end_year": cmp.end_year, "seed": cmp.seed}
         comparisons.append(comparison_section(cmp.table, cmp.summaries, cmp.labels, cmp.baseline, meta, True, lang))
-        if not ensembles:  # the comparison's baseline is the main result
-            ensembles.append(EnsembleResult(cmp.summaries[cmp.baseline], cmp.folders[cmp.baseline]))
+    if not ensembles:
+        raise EnsembleError(
+            "RESULT: give at least one etown run folder (the main result); a comparison holds no ensemble "
+            "of its own: run `etown run` on its baseline too"
+        )
     main: EnsembleResult = ensembles[0]  # type: ignore[assignment]
     if len(ensembles) > 1:
         names = [e.summary.get("scenario") for e in ensembles]  # type: ignore[union-attr]

@@ -17,7 +17,7 @@ score records whether it falls inside the ensemble's central 50% (p25-p75) and 8
 bands, the ensemble CRPS (`crps_ensemble`) and the absolute log error of the ensemble median;
 per metric it reports the share inside each band, the mean CRPS and the median absolute log
 error (MALE). Events get the Brier score of the ensemble probability (the share of runs that
-reached the threshold in or before the year: the crossing-year definition of model.analysis).
+reached the threshold in a projected year up to that year: the one definition, model.outcomes).
 
 Reference forecast (naive trend extrapolation), a point forecast from the ensemble's median
 start-year value growing at a constant rate:
@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
+from . import outcomes
 from .analysis import crossing_years
 from .cluster_model import ZONE_METRICS
 from .data import facts
@@ -367,8 +368,9 @@ def _score_events(obs: Observations, sectors: pd.DataFrame, start: int, end: int
         if growth is None:
             p_ref = None
         else:
-            path = [base * (1 + growth) ** (t - start) for t in range(start, ev.year + 1)]
-            p_ref = float(max(path) >= thr)
+            years = list(range(start, ev.year + 1))
+            path = np.array([base * (1 + growth) ** (t - start) for t in years])
+            p_ref = float(outcomes.reached(path[:, None], years, ev.year, thr)[0])
         items.append(
             {**ev.model_dump(), "probability": p, "probability_reference": p_ref, "brier": (p - ev.passed) ** 2}
         )

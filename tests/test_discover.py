@@ -1,5 +1,8 @@
-"""`etown discover` (issue 9): PRIM finds a planted box; levers files are checked with one-line
-errors; a tiny discovery runs end to end, writes its files and resumes from its saved parts."""
+"""`etown discover` (issues 9, 15): PRIM finds a planted box; levers files are checked with
+one-line errors; on the stand-in model with known P (tests/standin.py) every point is decided
+as the truth says or left undecided near the boundary, at the precision asked, under two seeds,
+and the boxes agree; a tiny discovery of the model runs end to end, writes its files and
+resumes from its saved parts."""
 
 from __future__ import annotations
 
@@ -13,10 +16,13 @@ from typer.testing import CliRunner
 
 from model.cli import app
 from model.ensemble import RunSettings
+from model.experiments import core
 from model.experiments import discover as dsc
 from model.experiments.discover import DiscoveryError, apply_levers, prim_boxes, read_levers_file
+from model.stats import probability
 
 from .conftest import SCENARIOS
+from .standin import true_p, use_standin
 
 pytest.importorskip("ema_workbench")
 runner = CliRunner()
@@ -58,6 +64,8 @@ def test_example_levers_file_and_lever_paths() -> None:
         ("scenario: missing.yaml\nlevers: {policy.approval_months: [2, 3]}\n", "line 1: scenario"),
         ("levers: {}\n", "at least one lever"),
         ("clusters: [auto]\nlevers: {policy.approval_months: [2, 3]}\n", "line 1: clusters: give a list of target"),
+        ("replications: 8\nlevers: {policy.approval_months: [2, 3]}\n", "line 1: replications: replaced by precision"),
+        ("precision: 0\nlevers: {policy.approval_months: [2, 3]}\n", "line 1: precision: must be a number"),
     ],
 )
 def test_bad_levers_files_are_one_line(tmp_path: Path, text: str, words: str) -> None:
@@ -71,26 +79,58 @@ def test_bad_levers_files_are_one_line(tmp_path: Path, text: str, words: str) ->
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_decisions_on_the_standin_agree_with_the_truth(tmp_path: Path, monkeypatch, seed: int) -> None:
+    use_standin(monkeypatch)
+    levers = tmp_path / "levers.yaml"
+    levers.write_text(
+        f"scenario: {SCENARIOS / 'baseline.yaml'}\npoints: 30\np_min: 0.5\nprecision: 0.05\nmax_runs: 2000\n"
+        "clusters: [biotech]\nlevers:\n  policy.special_funds_yuan_per_year: [0, 3.0e10]\n"
+    )
+    spec = read_levers_file(levers)
+    res = dsc.run_discovery(spec, seed=seed, settings=RunSettings(scale=0.01))
+    t = res.table
+    truth = t["policy.special_funds_yuan_per_year"].map(lambda f: true_p(f / 1e9))
+    assert (truth[t["decision"] == "pass"] >= 0.5 - 0.05).all() and (truth[t["decision"] == "fail"] < 0.5 + 0.05).all()
+    far = (truth - 0.5).abs() > 0.1
+    assert (t.loc[far, "decision"] != "undecided").all()  # far from the level: always decided
+    assert ((truth >= 0.5) == (t["decision"] == "pass"))[far].all()
+    undecided = t[t["decision"] == "undecided"]
+    assert ((undecided["p_event_hi"] - undecided["p_event_lo"]) / 2 <= 0.05).all()  # precise, on the boundary
+    assert res.capped == 0 and "PRIM on the" in res.format()
+    box = res.boxes[0].restricted["policy.special_funds_yuan_per_year"]
+    assert box[0] == pytest.approx(15e9, abs=2e9)  # P >= 0.5 from 15 bn/yr
+
+
 def test_tiny_discovery_end_to_end_and_resume(tmp_path: Path, monkeypatch) -> None:
     levers = tmp_path / "levers.yaml"
     levers.write_text(
-        f"scenario: {SCENARIOS / 'baseline.yaml'}\npoints: 4\nreplications: 2\np_min: 0.0\n"
+        f"scenario: {SCENARIOS / 'baseline.yaml'}\npoints: 4\nmax_runs: 10\np_min: 0.0\n"
         "levers:\n  policy.special_funds_yuan_per_year: [5.0e9, 2.0e10]\n  policy.approval_months: [2, 12]\n"
     )
     out = tmp_path / "out"
     result = runner.invoke(app, ["discover", str(levers), "--scale", "0.01", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "4 Latin-hypercube points x 2 runs" in result.stdout and "box 1" in result.stdout
+    assert "4 Latin-hypercube points, 40 runs" in result.stdout and "box 1" in result.stdout
+    assert "4 pass, 0 fail, 0 undecided" in result.stdout  # P >= 0 always: decided at once
     data = json.loads((out / "discover.json").read_text())
     assert data["points"] == 4 and data["passing_points"] == 4 and data["boxes"]
     table = pd.read_csv(out / "discover.csv")
-    assert len(table) == 4 and {"p_all_four", "passes", "policy.approval_months"} <= set(table.columns)
+    assert len(table) == 4 and {"p_all_four", "passes", "decision", "runs", "policy.approval_months"} <= set(table)
     assert (out / "boxes.png").read_bytes()[:4] == b"\x89PNG" and (out / "discover.md").is_file()
-    # resumed: every task is read back from its part, none runs again
-    monkeypatch.setattr(dsc, "point_outcomes", None)  # would fail if called
+    for _, row in table.iterrows():  # the interval is the Wilson interval of the point's runs
+        est = probability(
+            np.r_[
+                np.ones(round(row["p_event"] * row["runs"])),
+                np.zeros(row["runs"] - round(row["p_event"] * row["runs"])),
+            ]
+        )
+        assert row["p_event_lo"] == pytest.approx(est.lo, abs=1e-3)
+    # resumed: every block is read back from its part, none runs again
+    monkeypatch.setattr(core, "_run_block", None)  # would fail if called
     spec = read_levers_file(levers)
     again = dsc.run_discovery(spec, seed=20210201, settings=_settings(), out=out)
-    pd.testing.assert_series_equal(again.table["p_all_four"], table["p_all_four"], check_dtype=False)
+    pd.testing.assert_series_equal(again.table["p_all_four"], table["p_all_four"], check_dtype=False, atol=1e-4)
 
 
 def _settings() -> RunSettings:

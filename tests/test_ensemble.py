@@ -93,11 +93,12 @@ def test_cli_run_end_to_end(tmp_path: Path, baseline_path: Path) -> None:
     for sid, c in s["clusters"].items():
         assert c["target"] == (sid in TARGET_SECTORS)
         assert 0.0 <= c["p_ci95"][0] <= c["p_100bn_by_2025"] <= c["p_ci95"][1] <= 1.0
-        assert c["median_cross_year"] is None or 2020 <= c["median_cross_year"] <= 2025
+        assert c["median_cross_year"] is None or 2021 <= c["median_cross_year"] <= 2025  # projected years
         assert set(c["output_bn"]) == {str(y) for y in range(2020, 2026)}
         for band in c["output_bn"].values():
             assert band["p10"] <= band["p50"] <= band["p90"]
-    assert s["clusters"]["auto"]["median_cross_year"] == 2020  # formed 100-bn cluster in 2020
+    # formed 100-bn cluster in 2020: the start year does not count, it stays above from the first projected year
+    assert s["clusters"]["auto"]["median_cross_year"] == 2021 and s["clusters"]["auto"]["p_100bn_by_2025"] == 1.0
     assert 0.0 <= s["p_all_four_targets"] <= min(s["clusters"][t]["p_100bn_by_2025"] for t in TARGET_SECTORS)
     for key in ("gdp_bn", "industrial_output_bn", "high_tech_firms", "talent_persons", "budget_spent_bn"):
         assert key in s["zone"]

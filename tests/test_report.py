@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from model import report
 from model.api import EnsembleResult, compare, load, run
 from model.cli import app
+from model.ensemble import EnsembleError
 from model.i18n import TEXT, tr
 from model.sectors import TARGET_SECTORS
 
@@ -36,7 +37,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out["compare"] = root / "cmp"
     compare(
         [SCENARIOS / "baseline.yaml", SCENARIOS / "funding_cut.yaml"],
-        runs=4,
+        max_runs=10,  # one block of runs (the experiment core's unit)
         seed=SEED,
         scale=SCALE,
         out=out["compare"],
@@ -154,8 +155,10 @@ def test_sections_appear_only_for_the_results_given(results: dict[str, Path]) ->
     assert len(_images(html)) == 1
     assert tr("effects_h", "en") not in html and "Comparison with" not in html
     assert tr("no_backtest", "en") in html
-    # a comparison folder alone: its baseline is the main result
-    html = report.build_report([results["compare"]], "en")
+    # a comparison folder holds no ensemble of its own: a run folder is needed as the main result
+    with pytest.raises(EnsembleError, match="give at least one etown run folder"):
+        report.build_report([results["compare"]], "en")
+    html = report.build_report([results["baseline"], results["compare"]], "en")
     assert "E-Town cluster projection: baseline" in html and len(_images(html)) == 2
 
 

@@ -30,7 +30,14 @@ def _indices(method: str) -> tuple[pd.DataFrame, dict]:
             else:
                 rows.append({"method": method, "outcome": o, "input": i.name, "S1": 0.5 * v, "S1_conf": 0.05,
                              "ST": v, "ST_conf": 0.05, "index": v, "index_conf": 0.05})  # fmt: skip
-    meta = {"scenario": "baseline", "runs_per_point": 10, "scale": 0.05, "seed": 1, "outcomes": outcomes}
+    meta = {
+        "scenario": "baseline",
+        "end_year": 2025,
+        "runs_per_point": 10,
+        "scale": 0.05,
+        "seed": 1,
+        "outcomes": outcomes,
+    }
     return pd.DataFrame(rows), meta
 
 

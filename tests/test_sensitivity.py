@@ -97,7 +97,7 @@ def test_model_end_to_end_dominant_trend_and_worker_independence(tmp_path: Path,
     table = pd.read_csv(out / "indices.csv")
     # the ngit demand trend (x1.2-2.3 over five years) dominates ngit output under both methods
     for method in ("morris", "sobol"):
-        d = table[(table["method"] == method) & (table["outcome"] == "output_2025_bn:ngit")]
+        d = table[(table["method"] == method) & (table["outcome"] == "output_bn_ngit")]
         assert d.sort_values("index", ascending=False)["input"].iloc[0] == "trend_ngit"
     meta = json.loads((out / "sensitivity.json").read_text())
     assert meta["ranking_method"] == "sobol" and meta["sobol"]["points"] == 8 * (3 + 2)

@@ -53,4 +53,4 @@ def test_uncertainty_command_tiny(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for name in ("uncertainty.csv", "uncertainty.json", "uncertainty.png"):
         assert (out / name).stat().st_size > 0
-    assert "p_100bn:biotech" in result.stdout and "stochastic" in result.stdout
+    assert "p_100bn_biotech" in result.stdout and "stochastic" in result.stdout

@@ -7,11 +7,12 @@ named `lever.<name>` and given in the display unit of `LEVER_RANGES` (e.g. bn yu
 `design_point_run` turns a design point into the (Scenario, Params) pair a replication runs.
 
 Outcomes at each design point are estimated from R replications that use the same seeds at
-every point (common random numbers, `SeedSequence(seed).spawn(R)`): P(each target cluster >=
-100 bn by the end year), mean end-year output per target cluster (bn yuan) and P(all four).
-Design points are evaluated in chunks of fixed size on the one executor (model/executor.py: local
-processes, or a Dask cluster with `client`); each point's result depends only on the point and
-the seeds, so the indices do not depend on the worker count.
+every point (common random numbers: seed stream 0, `SeedSequence(seed).spawn(R)`): the
+declared headline outcomes (model/outcomes.py: P(each target cluster >= 100 bn by the end year),
+P(all four), and the mean end-year output per target cluster, bn yuan/yr). Design points are
+evaluated through the experiment core (experiments/core.py) on the one executor (local processes,
+or a Dask cluster with `client`); each point's result depends only on the point and the seeds,
+so the indices do not depend on the worker count.
 
 With `method="both"`, Morris screens every input; Sobol then runs on the `sobol_top` inputs
 with the largest normalised Morris mu* (the rest stay at their nominal values).
@@ -30,15 +31,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..analysis import threshold_yuan
-from ..ensemble import RunSettings, run_replication
-from ..executor import run_tasks
+from .. import outcomes as oc
+from ..ensemble import RunSettings
 from ..io import write_atomic, write_json
-from ..levers import lever_specs
+from ..levers import lever_specs, with_levers
 from ..params import Params, default_params, param_specs
 from ..plots import save_figure
 from ..scenario import Scenario
-from ..sectors import SECTOR_INDEX, TARGET_SECTORS
+from ..sectors import TARGET_SECTORS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 BN = 1e9
 LEVER_PREFIX = "lever."
 POINTS_PER_TASK = 8
-"""Design points per task sent to a worker (fixed: results never depend on it anyway)."""
+"""Design points the worker-independence test spreads over a pool (results never depend on it)."""
 
 Method = Literal["morris", "sobol", "both"]
 
@@ -157,8 +157,8 @@ def design_point_run(base: Scenario, point: dict[str, float], params: Params | N
     a replication runs with. Unspecified inputs keep the scenario's levers and `params`
     (default: the default, calibrated if available, parameters); parameters the point sets are
     removed from the scenario's sampled uncertainties, so the design value is the one used."""
-    data = base.model_dump(mode="python")
     overrides: dict[str, float] = {}
+    levers: dict[str, float] = {}
     for name, value in point.items():
         lever = LEVERS_BY_NAME.get(name)
         if lever is None:
@@ -166,56 +166,24 @@ def design_point_run(base: Scenario, point: dict[str, float], params: Params | N
             continue
         section, key = lever.path
         v = round(value) if lever.integer else float(value)
-        if key == "anchor_projects_per_year":
-            data[section][key] = {**data[section][key], **{s: v for s in TARGET_SECTORS}}
-        else:
-            data[section][key] = v * lever.factor
-    unc = data["uncertainties"]["parameters"]
-    data["uncertainties"]["parameters"] = {k: v for k, v in unc.items() if k not in overrides}
+        path = f"{section}.{key}.targets" if key == "anchor_projects_per_year" else f"{section}.{key}"
+        levers[path] = v if key == "anchor_projects_per_year" else v * lever.factor
+    scenario = with_levers(base, levers)
+    unc = scenario.uncertainties
+    kept = {k: v for k, v in unc.parameters.items() if k not in overrides}
+    scenario = scenario.model_copy(update={"uncertainties": unc.model_copy(update={"parameters": kept})})
     params = params if params is not None else default_params()
-    return Scenario.model_validate(data), params.replace(**overrides)
+    return scenario, params.replace(**overrides)
 
 
 # ---------------------------------------------------------------------- outcomes at design points
-def outcome_names(end_year: int) -> list[str]:
-    return (
-        [f"p_100bn:{s}" for s in TARGET_SECTORS]
-        + [f"output_{end_year}_bn:{s}" for s in TARGET_SECTORS]
-        + ["p_all_four"]
-    )
+OUTCOMES = oc.HEADLINE
+"""The declared headline outcomes, averaged over a point's replications (P: share of runs)."""
 
 
-def evaluate_point(
-    base: Scenario,
-    point: dict[str, float],
-    seeds: Sequence[np.random.SeedSequence],
-    scale: float,
-    params: Params | None = None,
-) -> np.ndarray:
-    """Outcomes at one design point from len(seeds) replications (see `outcome_names`)."""
-    scenario, params = design_point_run(base, point, params)
-    settings = RunSettings(scale=scale, params=dict(params))
-    thr = threshold_yuan()
-    idx = [SECTOR_INDEX[s] for s in TARGET_SECTORS]
-    hits, ends = [], []
-    for seed in seeds:
-        rec = run_replication(scenario, seed, settings)
-        out = rec.sector_output[:, idx]  # years x target sectors
-        years = np.asarray(rec.years)
-        hits.append((out[years <= scenario.end_year] >= thr).any(axis=0))
-        ends.append(out[years == scenario.end_year][0])
-    hit = np.array(hits)
-    return np.concatenate([hit.mean(axis=0), np.mean(ends, axis=0) / BN, [hit.all(axis=1).mean()]])
-
-
-def _evaluate_chunk(
-    base: Scenario,
-    points: list[dict[str, float]],
-    seeds: list[np.random.SeedSequence],
-    scale: float,
-    params: Params,
-) -> np.ndarray:
-    return np.array([evaluate_point(base, p, seeds, scale, params) for p in points])
+def outcome_names(end_year: int | None = None) -> list[str]:
+    """Names of the outcomes (columns of the designs; `end_year` is in their labels, not names)."""
+    return [o.name for o in OUTCOMES]
 
 
 def evaluate_design(
@@ -231,20 +199,28 @@ def evaluate_design(
     progress: Callable[[int], None] | None = None,
     client: Any = None,
 ) -> np.ndarray:
-    """Outcomes (rows of X x outcomes) of a design; X's columns are the inputs `names`; inputs
-    not in `names` keep the scenario's levers and `params` (default: the default parameters,
-    read once here so that every worker uses the same values)."""
+    """Outcomes (rows of X x outcomes: the mean over the point's replications) of a design; X's
+    columns are the inputs `names`; inputs not in `names` keep the scenario's levers and `params`
+    (default: the default parameters, read once here so that every worker uses the same values).
+    progress(1) per design point finished."""
+    from ..experiments.core import Executor, Point, Runner
+
     params = params if params is not None else default_params()
-    seeds = np.random.SeedSequence(seed).spawn(runs_per_point)
-    points = [dict(zip(names, map(float, row), strict=True)) for row in X]
-    chunks = [points[i : i + POINTS_PER_TASK] for i in range(0, len(points), POINTS_PER_TASK)]
-    results: dict[int, np.ndarray] = {}
-    tasks = [(base, c, seeds, scale, params) for c in chunks]
-    for i, res in run_tasks(_evaluate_chunk, tasks, workers=workers, client=client):
-        results[i] = res
-        if progress:
-            progress(len(res))
-    return np.concatenate([results[i] for i in range(len(chunks))], axis=0)
+    points = []
+    for row in X:
+        scenario, p = design_point_run(base, dict(zip(names, map(float, row), strict=True)), params)
+        points.append(Point(scenario, RunSettings(scale=scale, params=dict(p)), 0))
+    done = [0]
+
+    def runs_done(n: int) -> None:  # design points finished, from replications finished
+        done[0] += n
+        while progress and done[0] >= runs_per_point:
+            done[0] -= runs_per_point
+            progress(1)
+
+    with Executor(workers, client) as ex:
+        values = Runner(OUTCOMES, seed, ex, None, runs_done).evaluate(points, runs_per_point)
+    return np.array([v.mean(axis=0) for v in values]).reshape(len(points), len(OUTCOMES))
 
 
 # ---------------------------------------------------------------------- SALib wrappers
@@ -410,6 +386,7 @@ def run_sensitivity(
     designs: dict[str, pd.DataFrame] = {}
     meta: dict[str, Any] = {
         "scenario": base.name,
+        "end_year": base.end_year,
         "method": method,
         "runs_per_point": runs_per_point,
         "scale": scale,
@@ -542,23 +519,19 @@ def input_label(name: str) -> str:
 
 
 def outcome_label(outcome: str, end_year: int | str = "the end year") -> tuple[str, str]:
-    """(title, unit) of an outcome name such as 'p_100bn:ngit' or 'output_2025_bn:biotech'."""
-    kind, _, sector = outcome.partition(":")
-    name = TARGET_NAMES.get(sector, sector)
-    if kind == "p_100bn":
-        return f"P({name} >= 100 bn yuan by {end_year})", "probability"
-    if kind == "p_all_four":
-        return f"P(all four targets >= 100 bn yuan by {end_year})", "probability"
-    if kind.startswith("output_") and kind.endswith("_bn"):
-        return f"{name} output in {kind.split('_')[1]}", "bn yuan/yr"
-    return outcome, "outcome units"
+    """(title, unit) of a declared outcome name such as 'p_100bn_ngit' or 'output_bn_biotech'."""
+    o = {x.name: x for x in OUTCOMES}.get(outcome)
+    if o is None:
+        return outcome, "outcome units"
+    key = o.source.partition(":")[2]
+    if o.kind == "event":
+        which = "all four targets" if key == oc.ALL_FOUR else TARGET_NAMES.get(key, key)
+        return f"P({which} >= 100 bn yuan by {end_year})", "probability"
+    return f"{TARGET_NAMES.get(key, key)} output in {end_year}", o.unit
 
 
 def _end_year(meta: dict[str, Any]) -> int | str:
-    for o in meta.get("outcomes", []):
-        if o.startswith("output_") and "_bn:" in o:
-            return int(o.split("_")[1])
-    return "the end year"
+    return meta.get("end_year", "the end year")
 
 
 def _subtitle(meta: dict[str, Any], method: str) -> str:

@@ -1,21 +1,24 @@
-"""`etown compare`: scenarios side by side with common random numbers.
+"""`etown compare`: scenarios side by side, each answer to a stated precision.
 
-Every scenario runs as an ensemble (`api.run`: locked, staged, resumable parts, inputs.parquet)
-with the same master seed and settings, in `<out>/scenarios/<label>/`; replication r of each
-uses the same seed, so the same parameter draws, 2020 draws, sector shocks and pipeline
-(experiments/paired.py). Per target cluster the comparison reports, for each scenario, P(>= 100
-bn by the end year) (Wilson 95% interval) and the median end-year output, and against the
-baseline scenario the paired difference of each (mean over runs, 95% t-interval). A scenario
-compared with itself differs by exactly zero.
+Every scenario is a point on seed stream 0 of the master seed (experiments/core.py), so
+replication r of every scenario draws the same random inputs as `etown run --seed S` does for
+its run r: differences are paired, run by run. Replications are added in rounds until, for every
+target cluster and "all four", each scenario's P(>= 100 bn by the end year) has a 95% half-width
+of at most `precision.p`, and each paired difference to the baseline has at most `precision.p`
+(probabilities) and `precision.output_bn` (end-year output, bn yuan/yr), or `max_runs` stops it.
 
-Files in `<out>`: compare.csv (the table), compare.json (table and settings), compare.png
-(median paths per target cluster, one line style per scenario, the baseline's p10-p90 band; the
-paired differences in end-year output and in P with their intervals).
+Per target cluster and scenario the table holds P with its Wilson interval, the median end-year
+output (p10, p90), and against the baseline the paired difference of P (Agresti-Min interval)
+and of end-year output (t-interval); `*_unpaired_halfwidth` is what an unpaired comparison of
+the same runs would give. A scenario compared with itself differs by exactly zero.
+
+Files in `<out>`: compare.csv (the table, rounded), compare.json (table, settings, precision
+reached), compare.png (median paths with p10-p90 bands per target cluster, and the
+probability differences with their intervals); finished blocks in `<out>/parts/`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,20 +27,22 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .. import outcomes as oc
 from .. import plots
-from ..analysis import p_key, wilson_interval
-from ..api import EnsembleResult
-from ..api import run as run_ensemble
-from ..ensemble import EnsembleError
+from ..analysis import p_key
+from ..ensemble import EnsembleError, RunSettings
 from ..i18n import Lang
 from ..io import RESULT_DIGITS, write_atomic, write_json
 from ..plots import save_figure
 from ..scenario import LoadedScenario
-from ..sectors import SECTOR_IDS, TARGET_SECTORS
-from .paired import BN, cluster_outcomes, paired_differences
+from ..sectors import TARGET_SECTORS
+from ..stats import probability
+from .core import SEEDS_PAIRED, Executor, Point, Precision, Runner, hooks, more_runs, open_store, settings_id
+from .paired import difference, unpaired_half_width
 
-SCENARIOS_DIR = "scenarios"
 ALL_FOUR = "all_four"
+FIRST_RUNS = 40
+"""Runs per scenario in the first round."""
 
 
 def labels(scenarios: list[LoadedScenario]) -> list[str]:
@@ -63,15 +68,10 @@ def pick_baseline(scenarios: list[LoadedScenario], names: list[str], baseline: s
     raise EnsembleError(f"--baseline: {baseline!r} is none of the scenarios compared ({', '.join(names)})")
 
 
-def per_run_output(result: EnsembleResult) -> tuple[np.ndarray, list[int]]:
-    """output[run, year, sector] (yuan/yr) of a finished ensemble, and its years."""
-    frame = pd.read_parquet(result.out / "runs.parquet", columns=["run", "year", "sector", "output_yuan"])
-    years = sorted(frame["year"].unique().tolist())
-    runs = int(frame["run"].max()) + 1
-    arr = np.full((runs, len(years), len(SECTOR_IDS)), np.nan)
-    si = pd.Categorical(frame["sector"].astype(str), categories=SECTOR_IDS).codes
-    arr[frame["run"].to_numpy(), np.searchsorted(years, frame["year"].to_numpy()), si] = frame["output_yuan"].to_numpy()
-    return arr, years
+def compare_outcomes(years: list[int]) -> tuple[oc.Outcome, ...]:
+    """P per target, P(all four), end-year output per target, and each year's output per
+    target (for the bands of the chart)."""
+    return (*oc.HEADLINE, *(oc.output(s).at(y) for s in TARGET_SECTORS for y in years))
 
 
 @dataclass
@@ -85,20 +85,39 @@ class Comparison:
     seed: int
     scale: float
     table: pd.DataFrame  # one row per scenario x (target cluster or all four)
-    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    folders: dict[str, Path] = field(default_factory=dict)
+    bands: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)  # label -> sector -> year x p10/p50/p90
+    precision: Precision = field(default_factory=Precision)
+    reached: dict[str, float] = field(default_factory=dict)  # largest half-width of each kind
+    capped: bool = False
+    rounds: int = 1
 
     def chart(self, lang: Lang = "en") -> Figure:
-        """The comparison figure (median paths, differences in output and P with 95% CIs)."""
+        """The comparison figure (median paths, output and probability differences with CIs)."""
         return compare_chart(self, lang)
+
+    @property
+    def summaries(self) -> dict[str, dict[str, Any]]:
+        """Per scenario, the yearly output bands of the target clusters (summary.json shape)."""
+        return summaries_from_bands(self.bands)
+
+    def header(self) -> list[str]:
+        r = self.reached
+        stop = (
+            f"the cap stopped it at {self.runs} runs (--max-runs) before the target was met"
+            if self.capped
+            else f"target met after {self.runs} runs a scenario ({self.rounds} round(s))"
+        )
+        return [
+            f"comparison against {self.baseline}: {self.runs} paired runs per scenario (seed {self.seed}, "
+            f"scale {self.scale}); differences are scenario minus {self.baseline}, mean over paired runs [95% CI]",
+            SEEDS_PAIRED.format(seed=self.seed),
+            f"precision {self.precision.describe()}; reached: P +-{r['p']:.3f}, dP +-{r['p_diff']:.3f}, "
+            f"d output +-{r['output_diff_bn']:.2f} bn: {stop}",
+        ]
 
     def format(self) -> str:
         """The table a user reads."""
         end = self.end_year
-        head = (
-            f"comparison against {self.baseline}: {self.runs} paired runs per scenario (seed {self.seed}, "
-            f"scale {self.scale}); differences are scenario minus {self.baseline}, mean over paired runs [95% CI]"
-        )
         rows = [
             ("cluster", "scenario", f"P(>=100bn by {end})", f"median {end} (bn)", "dP [95% CI]", "d output bn [95% CI]")
         ]
@@ -122,61 +141,72 @@ class Comparison:
             for row in rows
         ]
         lines.insert(1, "-" * len(lines[0]))
-        return "\n".join([head, *lines])
+        return "\n".join([*self.header(), *lines])
 
 
-def compare_table(names: list[str], outcomes: list[dict[str, np.ndarray]], base: int) -> pd.DataFrame:
-    """The comparison table from per-run outcomes (`paired.cluster_outcomes`) of each scenario."""
+def compare_table(names: list[str], values: list[np.ndarray], base: int) -> pd.DataFrame:
+    """The comparison table from per-run values of `oc.HEADLINE` (first columns) per scenario."""
+    col = oc.by_name(oc.HEADLINE)
     rows = []
     for cluster in [*TARGET_SECTORS, ALL_FOUR]:
-        for k, (label, res) in enumerate(zip(names, outcomes, strict=True)):
-            diff = paired_differences(outcomes[base], res)[cluster]
-            hits = res["all_four"] if cluster == ALL_FOUR else res["cross"][:, TARGET_SECTORS.index(cluster)]
-            n = len(hits)
-            lo, hi = wilson_interval(int(hits.sum()), n)
+        p_out = oc.P_ALL_FOUR if cluster == ALL_FOUR else oc.p_reach(cluster)
+        for k, (label, v) in enumerate(zip(names, values, strict=True)):
+            hits, base_hits = v[:, col[p_out.name]], values[base][:, col[p_out.name]]
+            p, dp = probability(hits), difference(p_out, base_hits, hits)
             row: dict[str, Any] = {
                 "cluster": cluster,
                 "scenario": label,
                 "is_baseline": k == base,
-                "runs": n,
-                "p": float(hits.mean()),
-                "p_lo": lo,
-                "p_hi": hi,
-                "p_diff": diff["p"][0],
-                "p_diff_lo": diff["p"][1],
-                "p_diff_hi": diff["p"][2],
-                "p_diff_unpaired_halfwidth": diff["p_unpaired_hw"],
+                "runs": p.n,
+                "p": p.value,
+                "p_lo": p.lo,
+                "p_hi": p.hi,
+                "p_diff": dp.value,
+                "p_diff_lo": dp.lo,
+                "p_diff_hi": dp.hi,
+                "p_diff_unpaired_halfwidth": unpaired_half_width(base_hits, hits),
             }
             if cluster != ALL_FOUR:
-                j = TARGET_SECTORS.index(cluster)
-                row["median_output_bn"] = float(np.median(res["output"][:, j]) / BN)
-                row["output_p10_bn"], row["output_p90_bn"] = (
-                    float(v) / BN for v in np.quantile(res["output"][:, j], [0.1, 0.9])
-                )
-                row["output_diff_bn"], row["output_diff_lo_bn"], row["output_diff_hi_bn"] = diff["output_bn"]
-                row["output_diff_unpaired_halfwidth_bn"] = diff["output_unpaired_hw_bn"]
+                out = oc.output(cluster)
+                y, y0 = v[:, col[out.name]], values[base][:, col[out.name]]
+                d = difference(out, y0, y)
+                row["median_output_bn"] = float(np.median(y))
+                row["output_p10_bn"], row["output_p90_bn"] = (float(q) for q in np.quantile(y, [0.1, 0.9]))
+                row["output_diff_bn"], row["output_diff_lo_bn"], row["output_diff_hi_bn"] = d.value, d.lo, d.hi
+                row["output_diff_unpaired_halfwidth_bn"] = unpaired_half_width(y0, y)
             rows.append(row)
     return pd.DataFrame(rows)
 
 
+def _half_widths(table: pd.DataFrame) -> dict[str, float]:
+    """The largest 95% half-width of each kind in the table (what the precision targets bound)."""
+    others = table[~table["is_baseline"]]
+
+    def widest(t: pd.DataFrame, lo: str, hi: str) -> float:
+        return float(((t[hi] - t[lo]) / 2).max()) if len(t) else 0.0
+
+    return {
+        "p": widest(table, "p_lo", "p_hi"),
+        "p_diff": widest(others, "p_diff_lo", "p_diff_hi"),
+        "output_diff_bn": widest(others.dropna(subset=["output_diff_lo_bn"]), "output_diff_lo_bn", "output_diff_hi_bn"),
+    }
+
+
 def run_compare(
     scenarios: list[LoadedScenario],
-    out: Path,
+    out: Path | None,
     *,
     baseline: str | None = None,
-    runs: int = 100,
+    precision: Precision | None = None,
     seed: int,
-    scale: float = 0.1,
-    workers: int = 1,
-    scheduler: str | None = None,
-    resume: bool = False,
-    point_estimate: bool = False,
-    progress: bool = False,
-    command: str | None = None,
-    on_scenario: Callable[[str], None] | None = None,
+    settings: RunSettings,
+    executor: Executor | None = None,
+    fresh: bool = False,
+    progress: Any = None,
 ) -> Comparison:
-    """Run each scenario as an ensemble with the same seed (common random numbers) in
-    `out/scenarios/<label>/`, then compare them with the baseline (default: the first)."""
+    """Run the scenarios on common seeds in rounds until the precision target is met (or the
+    cap), then compare them with the baseline (default: the first)."""
+    precision = precision or Precision()
     names = labels(scenarios)
     base = pick_baseline(scenarios, names, baseline)
     spans = {(sc.scenario.start_year, sc.scenario.end_year) for sc in scenarios}
@@ -185,93 +215,134 @@ def run_compare(
             f"{lab}: {sc.scenario.start_year}-{sc.scenario.end_year}" for lab, sc in zip(names, scenarios, strict=True)
         )
         raise EnsembleError(f"the scenarios compared must cover the same years ({years})")
-    end_year = scenarios[0].scenario.end_year
-    results: list[EnsembleResult] = []
-    for label, sc in zip(names, scenarios, strict=True):
-        if on_scenario:
-            on_scenario(label)
-        results.append(
-            run_ensemble(
-                sc,
-                runs=runs,
-                seed=seed,
-                workers=workers,
-                out=out / SCENARIOS_DIR / label,
-                scheduler=scheduler,
-                resume=resume,
-                scale=scale,
-                progress=progress,
-                point_estimate=point_estimate,
-                command=command,
-            )
+    first = scenarios[0].scenario
+    end_year, years = first.end_year, first.years
+    outcomes = compare_outcomes(years)
+    store = open_store(out, "compare", {"seed": seed, "settings": settings_id(settings)}, fresh)
+    points = [Point(sc.scenario, settings, 0, label=label) for sc, label in zip(scenarios, names, strict=True)]
+
+    def needs(values: list[np.ndarray]) -> list[int]:
+        n = len(values[0])
+        hw = _half_widths(compare_table(names, values, base))
+        want = max(
+            more_runs(n, hw["p"], precision.p),
+            more_runs(n, hw["p_diff"], precision.p),
+            more_runs(n, hw["output_diff_bn"], precision.output_bn),
         )
-    outcomes = []
-    for r in results:
-        output, years = per_run_output(r)
-        outcomes.append(cluster_outcomes(output, years, end_year))
-    summaries = [r.summary for r in results]
-    table = compare_table(names, outcomes, base)
+        return [want] * len(values)  # paired: every scenario runs the same replications
+
+    with executor or Executor() as ex:
+        result = Runner(outcomes, seed, ex, store, **hooks(progress)).until(
+            points, needs, first=FIRST_RUNS, max_runs=precision.max_runs
+        )
+    values = result.values
+    table = compare_table(names, values, base)
+    col = oc.by_name(outcomes)
+    bands = {
+        label: {
+            s: pd.DataFrame(
+                {y: np.quantile(v[:, col[oc.output(s).at(y).name]], [0.1, 0.5, 0.9]) for y in years},
+                index=["p10", "p50", "p90"],
+            ).T
+            for s in TARGET_SECTORS
+        }
+        for label, v in zip(names, values, strict=True)
+    }
     return Comparison(
         names,
         names[base],
         end_year,
-        runs,
+        len(values[0]),
         seed,
-        scale,
+        settings.scale,
         table,
-        dict(zip(names, summaries, strict=True)),
-        {lab: r.out for lab, r in zip(names, results, strict=True)},
+        bands,
+        precision,
+        _half_widths(table),
+        any(result.capped),
+        result.rounds,
     )
+
+
+QUANTILES = ("p10", "p50", "p90")
+
+
+def summaries_from_bands(bands: dict[str, dict[str, pd.DataFrame]]) -> dict[str, dict[str, Any]]:
+    """Per scenario label, the part of a summary.json the comparison chart reads (each target
+    cluster's yearly output bands, bn yuan), from a comparison's bands."""
+    return {
+        label: {
+            "clusters": {
+                sid: {
+                    "output_bn": {str(int(y)): {k: float(b.loc[y, k]) for k in ("p10", "p50", "p90")} for y in b.index}
+                }
+                for sid, b in per.items()
+            }
+        }
+        for label, per in bands.items()
+    }
 
 
 def compare_chart(cmp: Comparison, lang: Lang = "en") -> Figure:
     """The comparison figure (plots.compare_chart): median paths per target cluster, one style
-    per scenario; paired differences in end-year output and P(>= 100 bn) with 95% CIs."""
+    per scenario, the baseline's p10-p90 band; paired differences in end-year output and in
+    P(>= 100 bn) with 95% CIs; the precision reached in the title."""
+    stop = "cap reached" if cmp.capped else "precision target met"
     return plots.compare_chart(
         cmp.table,
-        cmp.summaries,
+        summaries_from_bands(cmp.bands),
         labels=cmp.labels,
         baseline=cmp.baseline,
         end_year=cmp.end_year,
         runs=cmp.runs,
         seed=cmp.seed,
         scale=cmp.scale,
+        title=(
+            f"Scenarios on common seeds: {cmp.runs} paired runs, seed {cmp.seed}, scale {cmp.scale}; "
+            f"P ±{cmp.reached.get('p', float('nan')):.3f}, ΔP ±{cmp.reached.get('p_diff', float('nan')):.3f} "
+            f"(95%), {stop}"
+        )
+        if lang == "en"
+        else None,
         lang=lang,
     )
 
 
 def load_comparison(folder: Path) -> Comparison:
-    """A finished comparison (compare.json, and each scenario's summary.json under
-    `scenarios/<label>/`, else where compare.json says) without rerunning it."""
-    from ..api import read_json, read_summary
+    """A finished comparison (compare.json) without rerunning it."""
+    from ..api import read_json
 
     meta = read_json(folder / "compare.json")
     if not isinstance(meta, dict) or "comparison" not in meta or "scenarios" not in meta:
         raise EnsembleError(f"RESULT: {folder / 'compare.json'}: not written by etown compare")
-    names = list(meta["scenarios"])
-    recorded = meta.get("folders", {})
-    folders = {
-        lab: (folder / SCENARIOS_DIR / lab if (folder / SCENARIOS_DIR / lab).is_dir() else Path(recorded.get(lab, "")))
-        for lab in names
+    bands = {
+        label: {
+            sid: pd.DataFrame.from_dict(by_year, orient="index").rename(index=int).sort_index()
+            for sid, by_year in per.items()
+        }
+        for label, per in meta.get("bands", {}).items()
     }
-    summaries = {lab: read_summary(f) for lab, f in folders.items()}
+    target = meta.get("precision_target", {})
     return Comparison(
-        names,
-        meta.get("baseline", names[0]),
+        list(meta["scenarios"]),
+        meta.get("baseline", meta["scenarios"][0]),
         int(meta["end_year"]),
         int(meta["runs"]),
         int(meta["seed"]),
         float(meta["scale"]),
         pd.DataFrame(meta["comparison"]),
-        summaries,
-        folders,
+        bands,
+        Precision(**{k: v for k, v in target.items() if k in ("p", "output_bn", "max_runs")}),
+        dict(meta.get("precision_reached", {})),
+        bool(meta.get("stopped_by_cap", False)),
+        int(meta.get("rounds", 1)),
     )
 
 
 def write_compare(cmp: Comparison, out: Path) -> None:
     """compare.csv, compare.json and compare.png in `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "compare.csv", lambda p: cmp.table.to_csv(p, index=False, float_format="%.6g"))
+    write_atomic(out / "compare.csv", lambda p: cmp.table.to_csv(p, index=False, float_format="%.4g"))
     meta = {
         "baseline": cmp.baseline,
         "scenarios": cmp.labels,
@@ -280,9 +351,22 @@ def write_compare(cmp: Comparison, out: Path) -> None:
         "seed": cmp.seed,
         "scale": cmp.scale,
         "probability_key": p_key(cmp.end_year),
-        "folders": {k: str(v) for k, v in cmp.folders.items()},
-        "method": "paired differences over common seeds; mean with a 95% t-interval; P with a Wilson interval",
+        "precision_target": {
+            "p": cmp.precision.p,
+            "output_bn": cmp.precision.output_bn,
+            "max_runs": cmp.precision.max_runs,
+        },
+        "precision_reached": cmp.reached,
+        "stopped_by_cap": cmp.capped,
+        "rounds": cmp.rounds,
+        "header": cmp.header(),
+        "method": "scenarios on common seeds (stream 0 = etown run's seeds); P with a Wilson interval; paired "
+        "differences: P with the Agresti-Min interval, output with a t-interval; all 95%",
     }
     records = cmp.table.replace({np.nan: None}).to_dict(orient="records")
-    write_json(out / "compare.json", {**meta, "comparison": records}, digits=RESULT_DIGITS)
+    bands = {
+        label: {sid: {int(y): row for y, row in b.to_dict(orient="index").items()} for sid, b in per.items()}
+        for label, per in cmp.bands.items()
+    }
+    write_json(out / "compare.json", {**meta, "comparison": records, "bands": bands}, digits=RESULT_DIGITS)
     save_figure(compare_chart(cmp), out / "compare.png")

@@ -5,27 +5,32 @@ the lever ranges to explore and the sampling:
 
     scenario: ../baseline.yaml          # relative to this file; levers not listed keep its values
     points: 48                          # Latin hypercube points (scipy.stats.qmc)
-    replications: 8                     # runs per point, the same seeds at every point
     p_min: 0.5                          # a point passes if P(all four >= 100 bn by the end year) >= p_min
+    precision: 0.05                     # optional: 95% half-width at which an undecided point stops
+    max_runs: 400                       # optional: runs a point gets at most
     clusters: [biotech, robotics]       # optional: the clusters that must all pass (default: the four targets)
     levers:
       policy.special_funds_yuan_per_year: [5.0e9, 3.0e10]
       clusters.anchor_projects_per_year.targets: [0, 3]   # .targets: the four target sectors together
       clusters.anchor_projects_per_year.robotics: [0, 3]  # .<sector>: one sector of a mapping lever
 
-Each point runs `replications` replications with common random numbers (experiments/paired.py)
-on the one executor; P(all four targets) at each point is their share. PRIM (the EMA Workbench's
-implementation, the `discovery` extra) then peels the lever space towards the points that pass;
-for each box found, the point on its peeling trajectory with the highest coverage among those
-with density >= `min_density` is reported: its coverage (share of all passing points inside the
-box), density (share of the points inside the box that pass), and the restricted levers with
-their limits. Finished tasks are saved under `<out>/parts/` (an interrupted run resumes).
+Each point draws its own independent replications (seed stream = point number: its P is an
+absolute probability whose error is independent of the other points', experiments/core.py).
+Decisions respect the noise: a point **passes** when the 95% interval of its P lies at or above
+`p_min`, **fails** when it lies below, and is **undecided** otherwise; undecided points get more
+replications, in rounds, until they are decided, or their interval is within `precision` (they
+lie on the boundary, P within +-precision of p_min), or `max_runs` stops them. PRIM (the EMA
+Workbench's implementation, the `discovery` extra) then peels the lever space of the *decided*
+points towards the passing ones; for each box found, the point on its peeling trajectory with
+the highest coverage among those with density >= `min_density` is reported: its coverage (share
+of the passing points inside the box), density (share of the decided points inside the box that
+pass), and the restricted levers with their limits. Finished blocks are saved under
+`<out>/parts/` (an interrupted run resumes).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,20 +40,45 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import qmc
 
+from .. import outcomes as oc
 from .. import plots
 from ..ensemble import RunSettings
 from ..i18n import Lang
 from ..io import RESULT_DIGITS, YamlFile, echo, read_yaml_file, write_atomic, write_json
-from ..levers import lever_specs
+from ..levers import lever_specs, with_levers
 from ..plots import save_figure
 from ..scenario import Scenario, ScenarioError, load_scenario
 from ..sectors import SECTOR_IDS, TARGET_SECTORS
-from . import parts
-from .paired import run_outcomes
+from ..stats import probability
+from .core import (
+    FAIL,
+    PASS,
+    SEEDS_INDEPENDENT,
+    UNDECIDED,
+    Executor,
+    Point,
+    Runner,
+    decide,
+    decision_needs,
+    hooks,
+    open_store,
+    settings_id,
+)
 
-FILE_KEYS = ("scenario", "points", "replications", "p_min", "min_density", "max_boxes", "clusters", "levers")
-RUNS_PER_TASK = 4
+FILE_KEYS = (
+    "scenario",
+    "points",
+    "p_min",
+    "precision",
+    "max_runs",
+    "min_density",
+    "max_boxes",
+    "clusters",
+    "levers",
+)
 MAX_POINTS = 100_000
+FIRST_RUNS = 20
+"""Runs a point gets in the first round (points far from p_min are decided there)."""
 
 
 class DiscoveryError(ScenarioError):
@@ -73,8 +103,9 @@ class DiscoverySpec:
     scenario: Scenario
     levers: list[LeverRange]
     points: int = 48
-    replications: int = 8
     p_min: float = 0.5
+    precision: float = 0.05
+    max_runs: int = 400
     min_density: float = 0.8
     max_boxes: int = 2
     clusters: tuple[str, ...] = tuple(TARGET_SECTORS)  # a run passes if all of these reach 100 bn
@@ -83,6 +114,10 @@ class DiscoverySpec:
         """The event a point's probability is of, in words."""
         which = "all four" if set(self.clusters) == set(TARGET_SECTORS) else " and ".join(self.clusters)
         return f"P({which} >= 100 bn by {self.scenario.end_year})"
+
+    def outcome(self) -> oc.Outcome:
+        """The declared outcome of that event."""
+        return oc.event(self.clusters)
 
 
 def _specs() -> dict[str, Any]:
@@ -121,6 +156,11 @@ def read_levers_file(path: Path) -> DiscoverySpec:
         line = doc.lines.get(key)
         return f"{path}: line {line}: {'.'.join(key)}" if line else f"{path}: {'.'.join(key)}"
 
+    if "replications" in doc.data:
+        raise DiscoveryError(
+            f"{where('replications')}: replaced by precision (95% half-width) and max_runs: each point now gets "
+            "runs until it is decided or precise (docs/experiments.md)"
+        )
     unknown = [k for k in doc.data if k not in FILE_KEYS]
     if unknown:
         raise DiscoveryError(f"{where(str(unknown[0]))}: unknown key; allowed: {', '.join(FILE_KEYS)}")
@@ -138,8 +178,9 @@ def read_levers_file(path: Path) -> DiscoverySpec:
     spec = DiscoverySpec(Path(path), scenario, [])
     for key, kind, lo, hi in (
         ("points", int, 2, MAX_POINTS),
-        ("replications", int, 1, 10_000),
         ("p_min", float, 0.0, 1.0),
+        ("precision", float, 0.005, 0.5),
+        ("max_runs", int, 10, 100_000),
         ("min_density", float, 0.0, 1.0),
         ("max_boxes", int, 1, 10),
     ):
@@ -174,15 +215,7 @@ def read_levers_file(path: Path) -> DiscoverySpec:
 
 def apply_levers(base: Scenario, values: dict[str, float]) -> Scenario:
     """`base` with the levers set to `values` ({path as in the levers file: value})."""
-    data = base.model_dump(mode="python")
-    for path, v in values.items():
-        section, name, *sector = path.split(".")
-        if sector:
-            keys = TARGET_SECTORS if sector[0] == "targets" else (sector[0],)
-            data[section][name] = {**data[section][name], **dict.fromkeys(keys, float(v))}
-        else:
-            data[section][name] = float(v)
-    return Scenario.model_validate(data)
+    return with_levers(base, {path: float(v) for path, v in values.items()})
 
 
 def latin_hypercube(levers: list[LeverRange], points: int, seed: int) -> pd.DataFrame:
@@ -190,12 +223,6 @@ def latin_hypercube(levers: list[LeverRange], points: int, seed: int) -> pd.Data
     sample = qmc.LatinHypercube(d=len(levers), seed=np.random.default_rng(seed)).random(points)
     lows, highs = [lv.low for lv in levers], [lv.high for lv in levers]
     return pd.DataFrame(qmc.scale(sample, lows, highs), columns=[lv.path for lv in levers])
-
-
-def point_outcomes(scenario: Scenario, runs: list[int], seed: int, settings: RunSettings) -> dict[str, np.ndarray]:
-    """The per-run target outcomes of one design point (a task)."""
-    res = run_outcomes(scenario, runs, seed, settings)
-    return {"cross": res["cross"], "all_four": res["all_four"], "output": res["output"]}
 
 
 # ---------------------------------------------------------------------- PRIM
@@ -246,7 +273,9 @@ def prim_boxes(
             break
         traj = box.peeling_trajectory[["coverage", "density", "mass", "res_dim"]].reset_index(drop=True)
         ok = traj.index[traj["density"] >= min_density]
-        i = int(traj.loc[ok, "coverage"].idxmax()) if len(ok) else int(traj["density"].idxmax())
+        # the highest coverage among the dense enough points, the denser one on a tie
+        best = traj.loc[ok].sort_values(["coverage", "density"], ascending=False, kind="stable")
+        i = int(best.index[0]) if len(ok) else int(traj["density"].idxmax())
         lims = box.box_lims[i]
         restricted = {
             c: (float(lims[c].iloc[0]), float(lims[c].iloc[1]))
@@ -264,31 +293,56 @@ def prim_boxes(
 
 
 # ---------------------------------------------------------------------- run and report
+def discovery_outcomes(spec: DiscoverySpec) -> tuple[oc.Outcome, ...]:
+    """P per target cluster, P(all four) and the event the file asks about."""
+    event = spec.outcome()
+    base = (*oc.TARGET_P, oc.P_ALL_FOUR)
+    return base if event in base else (*base, event)
+
+
 @dataclass
 class DiscoveryResult:
     spec: DiscoverySpec
     seed: int
     scale: float
-    table: pd.DataFrame  # one row per point: lever values, P per target, P(all four), passes
+    table: pd.DataFrame  # one row per point: lever values, P per target, P(all four), P(event), its CI, decision
     boxes: list[Box] = field(default_factory=list)
+    rounds: int = 1
+    capped: int = 0  # undecided points the cap stopped before their precision
+
+    def counts(self) -> dict[str, int]:
+        d = self.table["decision"]
+        return {k: int((d == k).sum()) for k in (PASS, FAIL, UNDECIDED)}
+
+    def header(self) -> list[str]:
+        s, t, c = self.spec, self.table, self.counts()
+        cap = (
+            f"; the cap (--max-runs {s.max_runs}) stopped {self.capped} undecided point(s) before +-{s.precision:g}"
+            if self.capped
+            else ""
+        )
+        return [
+            f"scenario discovery from {s.scenario.name}: {len(t)} Latin-hypercube points, {int(t['runs'].sum())} "
+            f"runs ({_span(t['runs'])} a point; seed {self.seed}, scale {self.scale})",
+            SEEDS_INDEPENDENT.format(seed=self.seed),
+            f"decision: a point passes when the 95% interval of {s.event()} lies at or above {s.p_min:g}, fails when "
+            f"it lies below; undecided points got more runs until decided or within +-{s.precision:g}{cap}",
+            f"{c[PASS]} pass, {c[FAIL]} fail, {c[UNDECIDED]} undecided (interval still straddling {s.p_min:g}: "
+            f"near the boundary); PRIM on the {c[PASS] + c[FAIL]} decided points (highest P: {t['p_event'].max():.2f})",
+        ]
 
     def format(self) -> str:
         s = self.spec
-        t = self.table
-        lines = [
-            f"scenario discovery from {s.scenario.name}: {len(t)} Latin-hypercube points x {s.replications} runs "
-            f"(seed {self.seed}, scale {self.scale}); a point passes if {s.event()} >= {s.p_min:g}: "
-            f"{int(t['passes'].sum())} of {len(t)} pass (highest P: {t['p_event'].max():.2f})"
-        ]
+        lines = self.header()
         if not self.boxes:
-            lines.append("no box: no point passes (widen the lever ranges or lower p_min)")
+            lines.append("no box: no decided point passes (widen the lever ranges or lower p_min)")
+        units = {lv.path: lv.unit for lv in s.levers}
+        ranges = {lv.path: (lv.low, lv.high) for lv in s.levers}
         for k, b in enumerate(self.boxes, 1):
             lines.append(
                 f"box {k}: coverage {b.coverage:.2f}, density {b.density:.2f}, mass {b.mass:.2f} "
                 f"({len(b.restricted)} restricted lever(s))"
             )
-            units = {lv.path: lv.unit for lv in s.levers}
-            ranges = {lv.path: (lv.low, lv.high) for lv in s.levers}
             for name, (lo, hi) in b.restricted.items():
                 rlo, rhi = ranges[name]
                 lines.append(f"    {name}: {lo:.4g} to {hi:.4g} {units[name]} (explored {rlo:.4g} to {rhi:.4g})")
@@ -297,47 +351,59 @@ class DiscoveryResult:
         return "\n".join(lines)
 
 
+def _span(runs: pd.Series) -> str:
+    lo, hi = int(runs.min()), int(runs.max())
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+
 def run_discovery(
     spec: DiscoverySpec,
     *,
     seed: int,
     settings: RunSettings,
-    workers: int = 1,
-    client: Any = None,
+    executor: Executor | None = None,
     out: Path | None = None,
-    progress: Callable[[int], None] | None = None,
+    fresh: bool = False,
+    progress: Any = None,
 ) -> DiscoveryResult:
-    """Sample the lever ranges, run each point's replications (common seeds) and find PRIM boxes."""
+    """Sample the lever ranges, replicate each point (independent seeds) until it is decided or
+    precise, and find PRIM boxes on the decided points."""
     design = latin_hypercube(spec.levers, spec.points, seed)
-    scenarios = [apply_levers(spec.scenario, row.to_dict()) for _, row in design.iterrows()]
-    chunks = [
-        list(range(a, min(a + RUNS_PER_TASK, spec.replications))) for a in range(0, spec.replications, RUNS_PER_TASK)
+    points = [
+        Point(apply_levers(spec.scenario, row.to_dict()), settings, i + 1, label=f"point {i}")
+        for i, (_, row) in enumerate(design.iterrows())
     ]
-    tasks = [(sc, chunk, seed, settings) for sc in scenarios for chunk in chunks]
-    keys = [parts.task_key((sc.model_dump(mode="json"), chunk, seed, repr(settings))) for sc, chunk, *_ in tasks]
-    folder = None
-    if out is not None:
-        folder = out / "parts"
-        parts.prepare(folder, {"seed": seed, "settings": repr(settings), "chunk": RUNS_PER_TASK, "kind": "discover"})
-    results = parts.run_saved(point_outcomes, tasks, keys, folder, workers=workers, client=client, progress=progress)
+    outcomes = discovery_outcomes(spec)
+    col = oc.by_name(outcomes)[spec.outcome().name]
+    fingerprint = {"kind": "discover", "seed": seed, "settings": settings_id(settings)}
+    store = open_store(out, "discover", fingerprint, fresh)
+
+    needs = decision_needs(col, spec.p_min, spec.precision)
+    with executor or Executor() as ex:
+        result = Runner(outcomes, seed, ex, store, **hooks(progress)).until(
+            points, needs, first=FIRST_RUNS, max_runs=spec.max_runs
+        )
     table = design.copy()
-    n = len(chunks)
-    cols = [TARGET_SECTORS.index(c) for c in spec.clusters]
-    all_four, event, cross = [], [], []
-    for k in range(len(scenarios)):
-        block = results[k * n : (k + 1) * n]
-        runs_cross = np.concatenate([b["cross"] for b in block])
-        all_four.append(np.concatenate([b["all_four"] for b in block]).mean())
-        event.append(runs_cross[:, cols].all(axis=1).mean())
-        cross.append(runs_cross.mean(axis=0))
-    cross_arr = np.array(cross)
-    for j, s in enumerate(TARGET_SECTORS):
-        table[f"p_{s}"] = cross_arr[:, j]
-    table["p_all_four"] = all_four
-    table["p_event"] = event
-    table["passes"] = table["p_event"] >= spec.p_min
-    boxes = prim_boxes(design, table["passes"].to_numpy(), min_density=spec.min_density, max_boxes=spec.max_boxes)
-    return DiscoveryResult(spec, seed, settings.scale, table, boxes)
+    names = oc.by_name(outcomes)
+    for s_ in TARGET_SECTORS:
+        table[f"p_{s_}"] = [float(v[:, names[oc.p_reach(s_).name]].mean()) for v in result.values]
+    table["p_all_four"] = [float(v[:, names[oc.P_ALL_FOUR.name]].mean()) for v in result.values]
+    ests = [probability(v[:, col]) for v in result.values]
+    table["p_event"] = [e.value for e in ests]
+    table["p_event_lo"] = [e.lo for e in ests]
+    table["p_event_hi"] = [e.hi for e in ests]
+    table["runs"] = [e.n for e in ests]
+    table["decision"] = [decide(e, spec.p_min) for e in ests]
+    table["passes"] = table["decision"] == PASS
+    decided = table["decision"] != UNDECIDED
+    boxes = prim_boxes(
+        design[decided.to_numpy()],
+        table.loc[decided, "passes"].to_numpy(),
+        min_density=spec.min_density,
+        max_boxes=spec.max_boxes,
+    )
+    capped = sum(result.capped)
+    return DiscoveryResult(spec, seed, settings.scale, table, boxes, result.rounds, capped)
 
 
 def box_chart(result: DiscoveryResult, lang: Lang = "en") -> Figure:
@@ -347,10 +413,10 @@ def box_chart(result: DiscoveryResult, lang: Lang = "en") -> Figure:
     return plots.discovery_chart(
         [{"path": lv.path, "low": lv.low, "high": lv.high, "unit": lv.unit} for lv in s.levers],
         [{"coverage": b.coverage, "density": b.density, "restricted": b.restricted} for b in result.boxes],
-        result.table,
+        result.table[result.table["decision"] != UNDECIDED],  # decided points only, as PRIM sees them
         event=s.event(),
         p_min=s.p_min,
-        replications=s.replications,
+        replications=int(result.table["runs"].median()) if len(result.table) else 0,
         lang=lang,
     )
 
@@ -359,7 +425,7 @@ def write_discovery(result: DiscoveryResult, out: Path) -> None:
     """discover.csv (points), discover.json (settings and boxes), discover.md (readable summary)
     and boxes.png in `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "discover.csv", lambda p: result.table.to_csv(p, index=False, float_format="%.6g"))
+    write_atomic(out / "discover.csv", lambda p: result.table.to_csv(p, index=False, float_format="%.4g"))
     s = result.spec
     boxes = [
         {
@@ -375,7 +441,12 @@ def write_discovery(result: DiscoveryResult, out: Path) -> None:
         "levers_file": str(s.path),
         "scenario": s.scenario.name,
         "points": len(result.table),
-        "replications": s.replications,
+        "runs": int(result.table["runs"].sum()),
+        "precision": s.precision,
+        "max_runs": s.max_runs,
+        "stopped_by_cap": result.capped,
+        "decisions": result.counts(),
+        "header": result.header(),
         "seed": result.seed,
         "scale": result.scale,
         "event": s.event(),

@@ -12,11 +12,14 @@ Declared once, derived here:
   set here is constant over the years);
 - uncertainties: the behavioural parameters of `params.param_specs()` over their documented
   ranges (by name; `parameters=` picks a subset);
-- outcomes: for each target cluster P(>= 100 bn by the end year) (`p_100bn_<cluster>`) and the
-  median end-year output in bn yuan (`output_bn_<cluster>`), and P(all four) (`p_all_four`).
+- outcomes: the declared headline outcomes (model/outcomes.py `HEADLINE`): for each target
+  cluster P(>= 100 bn by the end year) (`p_100bn_<cluster>`) and the median end-year output in
+  bn yuan (`output_bn_<cluster>`), and P(all four) (`p_all_four`), each reduced over the
+  replications as declared (P: share of runs; output: median).
 
-An experiment runs `replications` replications seeded as `etown run --seed SEED` seeds them
-(replication r: `SeedSequence(SEED, spawn_key=(r,))`), of the base scenario with the experiment's
+An experiment runs `replications` replications through the experiment core (experiments/core.py)
+on seed stream 0, i.e. seeded as `etown run --seed SEED` seeds them (replication r:
+`SeedSequence(SEED, spawn_key=(r,))`), of the base scenario with the experiment's
 levers and with its parameters fixed (`uncertainties.parameters`); every other input (2020 draws,
 sector shocks, pipeline, parameters not given) is drawn as `etown run` draws it. So an experiment
 equals `etown run` of a scenario file that sets those levers and parameters, with the same seed,
@@ -28,14 +31,15 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
-
+from .. import outcomes as oc
 from ..ensemble import RunSettings
-from ..levers import lever_specs
+from ..levers import lever_specs, with_levers
 from ..params import param_specs
 from ..scenario import Scenario
-from ..sectors import SECTOR_IDS, TARGET_SECTORS
-from .paired import BN, run_outcomes
+from ..sectors import SECTOR_IDS
+from .core import Point, Replications, evaluate
+
+OUTCOMES = oc.HEADLINE
 
 DEFAULT_SEED = 20210201  # api.DEFAULT_SEED (not imported: api pulls in the plotting stack)
 
@@ -64,31 +68,19 @@ def lever_ranges() -> dict[str, tuple[float, float]]:
 def experiment_scenario(base: Scenario, values: dict[str, float]) -> Scenario:
     """`base` with the levers and parameters of one experiment: lever paths set, every other
     name a behavioural parameter fixed in `uncertainties.parameters`."""
-    data = base.model_dump(mode="python")
-    params = dict(data["uncertainties"]["parameters"])
     specs = param_specs()
-    for name, value in values.items():
-        if name in specs:
-            params[name] = float(value)
-            continue
-        section, field, *sector = name.split(SEP)
-        if sector:
-            data[section][field] = {**data[section][field], sector[0]: float(value)}
-        else:
-            data[section][field] = float(value)
-    data["uncertainties"]["parameters"] = params
-    return Scenario.model_validate(data)
+    params = {k: float(v) for k, v in values.items() if k in specs}
+    levers = {k.replace(SEP, "."): float(v) for k, v in values.items() if k not in specs}
+    scenario = with_levers(base, levers)
+    unc = scenario.uncertainties
+    fixed = {**unc.parameters, **params}
+    return scenario.model_copy(update={"uncertainties": unc.model_copy(update={"parameters": fixed})})
 
 
 def outcomes_of(scenario: Scenario, replications: int, seed: int, settings: RunSettings) -> dict[str, float]:
-    """The outcomes of one experiment (see the module docstring)."""
-    res = run_outcomes(scenario, list(range(replications)), seed, settings)
-    out: dict[str, float] = {}
-    for j, s in enumerate(TARGET_SECTORS):
-        out[f"p_100bn_{s}"] = float(res["cross"][:, j].mean())
-        out[f"output_bn_{s}"] = float(np.median(res["output"][:, j]) / BN)
-    out["p_all_four"] = float(res["all_four"].mean())
-    return out
+    """The outcomes of one experiment (see the module docstring), through the experiment core."""
+    values = evaluate([Point(scenario, settings, 0)], OUTCOMES, Replications(seed, replications))[0]
+    return {o.name: oc.reduce(o, values[:, i]).value for i, o in enumerate(OUTCOMES)}
 
 
 def ema_model(
@@ -124,9 +116,5 @@ def ema_model(
     model = Model(name, function=function)
     model.levers = [RealParameter(n, *ranges[n]) for n in chosen_levers]
     model.uncertainties = [RealParameter(n, specs[n].low, specs[n].high) for n in chosen_params]
-    model.outcomes = [
-        *(ScalarOutcome(f"p_100bn_{s}", kind=ScalarOutcome.MAXIMIZE) for s in TARGET_SECTORS),
-        *(ScalarOutcome(f"output_bn_{s}", kind=ScalarOutcome.MAXIMIZE) for s in TARGET_SECTORS),
-        ScalarOutcome("p_all_four", kind=ScalarOutcome.MAXIMIZE),
-    ]
+    model.outcomes = [ScalarOutcome(o.name, kind=ScalarOutcome.MAXIMIZE) for o in OUTCOMES]
     return model

@@ -19,29 +19,33 @@ runs). Each run's inputs are assembled from three seeds (inputs.py streams: `par
 
 reported as shares of their sum. For the probabilities of crossing 100 bn, the outcome is the
 indicator of crossing: its variance p(1-p) is split the same way (the parameter share is then
-the share due to Var_theta[P(cross | theta)]). Runs go through the one executor.
+the share due to Var_theta[P(cross | theta)]). Each (parameter, baseline) cell is a point of
+the experiment core (experiments/core.py) whose replications are the S seeds; the outcomes are
+the declared ones (model/outcomes.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..analysis import threshold_yuan
+from .. import outcomes as oc
 from ..cluster_model import ClusterModel
-from ..executor import run_tasks
+from ..ensemble import RunSettings
 from ..inputs import ParamSource, RunInputs, compose_inputs, input_streams
 from ..io import RESULT_DIGITS, write_json
 from ..plots import save_figure, variance_chart
+from ..records import RunRecord
 from ..scenario import Scenario
-from ..sectors import SECTOR_INDEX, TARGET_SECTORS
+from .core import Executor, Point, Runner, hooks, open_store, settings_id
 
 SOURCES = ("parameters", "baseline", "stochastic")
-BN = 1e9
+OUTCOMES: tuple[oc.Outcome, ...] = (*oc.HEADLINE, oc.zone("gdp"), oc.zone("industrial_output"))
+"""What the variance is split for: P per target and of all four, end-year output per target,
+end-year GDP and industrial output."""
 
 
 def run_seeds(master: int, i: int, j: int, k: int) -> tuple[np.random.SeedSequence, ...]:
@@ -65,39 +69,14 @@ def nested_inputs(
     return compose_inputs(scenario, source, input_streams(pseed), input_streams(bseed), input_streams(sseed))
 
 
-def outcome_names(end_year: int) -> list[str]:
-    return (
-        [f"p_100bn:{s}" for s in TARGET_SECTORS]
-        + ["p_all_four"]
-        + [f"output_{end_year}_bn:{s}" for s in TARGET_SECTORS]
-        + [f"gdp_{end_year}_bn", f"industrial_output_{end_year}_bn"]
+def nested_record(scenario: Scenario, settings: RunSettings, master: int, i: int, j: int, k: int) -> RunRecord:
+    """Run (i, j, k) of the nested design (its inputs from the three seeds of `run_seeds`)."""
+    pseed, bseed, sseed = run_seeds(master, i, j, k)
+    inputs = nested_inputs(scenario, settings.param_source, pseed, bseed, sseed)  # type: ignore[arg-type]
+    model = ClusterModel(
+        scenario, inputs=inputs, rng=sseed, scale=settings.scale, persons_per_agent=settings.persons_per_agent
     )
-
-
-def run_cell(
-    scenario: Scenario, source: ParamSource, master: int, i: int, j: int, ks: list[int], scale: float
-) -> list[list[float]]:
-    """Outcomes of runs (i, j, k) for k in ks."""
-    thr = threshold_yuan()
-    idx = [SECTOR_INDEX[s] for s in TARGET_SECTORS]
-    rows = []
-    for k in ks:
-        pseed, bseed, sseed = run_seeds(master, i, j, k)
-        inputs = nested_inputs(scenario, source, pseed, bseed, sseed)
-        rec = ClusterModel(scenario, inputs=inputs, rng=sseed, scale=scale).run()
-        out = rec.sector_output[:, idx]
-        hit = (out[1:] >= thr).any(axis=0).astype(float)
-        z = rec.zone
-        rows.append(
-            [
-                *hit,
-                float(hit.all()),
-                *(out[-1] / BN),
-                float(z["gdp"][-1] / BN),
-                float(z["industrial_output"][-1] / BN),
-            ]
-        )
-    return rows
+    return model.run()
 
 
 def decompose(y: np.ndarray) -> dict[str, float]:
@@ -131,30 +110,29 @@ def run_uncertainty(
     seeds: int = 4,
     scale: float = 1.0,
     master: int = 20210201,
-    workers: int = 1,
-    client: Any = None,
-    progress: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+    out: Path | None = None,
+    fresh: bool = False,
+    progress: Any = None,
 ) -> pd.DataFrame:
     """Variance components of each outcome (rows): mean, variance, var_/share_ per source."""
-    tasks = [
-        (scenario, source, master, i, j, list(range(seeds)), scale) for i in range(params) for j in range(baselines)
-    ]
-    names = outcome_names(scenario.end_year)
-    y = np.empty((params, baselines, seeds, len(names)))
-    for t, res in run_tasks(run_cell, tasks, workers=workers, client=client):
-        i, j = divmod(t, baselines)
-        y[i, j] = np.asarray(res)
-        if progress:
-            progress(seeds)
-    rows = [{"outcome": n, **decompose(y[..., c])} for c, n in enumerate(names)]
+    settings = RunSettings(scale=scale, param_source=source)
+    points = [Point(scenario, settings, 0, (i, j), f"cell {i},{j}") for i in range(params) for j in range(baselines)]
+    store = open_store(out, "uncertainty", {"seed": master, "settings": settings_id(settings)}, fresh)
+    with executor or Executor() as ex:
+        values = Runner(OUTCOMES, master, ex, store, **hooks(progress)).evaluate(points, seeds)
+    y = np.array(values).reshape(params, baselines, seeds, len(OUTCOMES))
+    rows = [{"outcome": o.name, "unit": o.unit, **decompose(y[..., c])} for c, o in enumerate(OUTCOMES)]
     return pd.DataFrame(rows)
 
 
 def format_table(table: pd.DataFrame) -> str:
-    lines = [f"{'outcome':34s} {'mean':>9s} {'sd':>8s} {'parameters':>11s} {'baseline':>9s} {'stochastic':>11s}"]
+    lines = [
+        f"{'outcome':24s} {'unit':12s} {'mean':>9s} {'sd':>8s} {'parameters':>11s} {'baseline':>9s} {'stochastic':>11s}"
+    ]
     for r in table.itertuples():
         lines.append(
-            f"{r.outcome:34s} {r.mean:9.3f} {np.sqrt(r.variance):8.3f} {r.share_parameters:11.2f} "
+            f"{r.outcome:24s} {r.unit:12s} {r.mean:9.3f} {np.sqrt(r.variance):8.3f} {r.share_parameters:11.2f} "
             f"{r.share_baseline:9.2f} {r.share_stochastic:11.2f}"
         )
     return "\n".join(lines)

@@ -35,7 +35,6 @@ from tqdm import tqdm
 from ..analysis import EnsembleAggregate, p_key, wilson_interval
 from ..calibration.store import default_source
 from ..ensemble import (
-    MANIFEST,
     OWNER_MARK,
     PARTS_DIR,
     STAGING_DIR,
@@ -47,13 +46,13 @@ from ..ensemble import (
     check_settings,
     concat_tables,
     load_table,
-    saved_fingerprint,
 )
 from ..executor import local_pool, run_tasks
 from ..io import rounded, write_atomic, write_json
 from ..plots import fan_chart, save_figure
 from ..scenario import LoadedScenario, load_scenario
 from ..score import ObservationsError
+from ..store import PartStore
 from .observations import LoadedObservations, ObservationModel, check_periods, load_observations
 from .report import (
     before_after_table,
@@ -144,14 +143,10 @@ def _given_prior(folder: Path, loaded: LoadedScenario) -> tuple[int, int, float,
 
 def _resumable(folder: Path, spec: EnsembleSpec) -> bool:
     """Saved parts of this very ensemble in `folder` (so `etown run --resume` can use them)."""
-    want = saved_fingerprint(spec)
-    for manifest in (folder / STAGING_DIR / PARTS_DIR / MANIFEST, folder / PARTS_DIR / MANIFEST):
-        try:
-            if json.loads(manifest.read_text()) == want:
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
+    return any(
+        PartStore.existing(parts, "ensemble", spec.fingerprint()) is not None
+        for parts in (folder / STAGING_DIR / PARTS_DIR, folder / PARTS_DIR)
+    )
 
 
 def prior_particles(

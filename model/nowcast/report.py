@@ -151,10 +151,11 @@ def effects_table(effects: list[dict[str, Any]], runs: int) -> str:
 
 def stages_text(result: SMCResult, settings: SMCSettings, runs: int) -> str:
     """How the update went: ESS, tempering stages, rejuvenations and acceptance."""
-    thr = settings.ess_threshold * runs
+    ess_floor = settings.ess_threshold * runs
+    enough = result.ess_prior >= ess_floor
     lines = [
         f"ESS of the prior ensemble weighted by all observations: {result.ess_prior:.1f} of {runs} "
-        f"(threshold {thr:.0f}: {'above, no rejuvenation needed' if result.ess_prior >= thr else 'below'})"
+        f"(threshold {ess_floor:.0f}: {'above, no rejuvenation needed' if enough else 'below'})"
     ]
     if result.rejuvenations:
         acc = [s for s in result.stages if s.rejuvenated]
