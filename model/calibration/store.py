@@ -22,24 +22,31 @@ def _parse(text: str) -> dict[str, Any]:
     return yaml_load(text)  # type: ignore[return-value]
 
 
-def load_calibrated() -> dict[str, Any] | None:
-    """The calibrated file's content (a fresh copy), or None before the model has been
-    calibrated. Parsing is cached by content: a model built per replication reads it once."""
+def _content() -> dict[str, Any] | None:
+    """The calibrated file's parsed content, shared (read-only: callers copy what they keep),
+    or None. Parsing is cached by content: a model built per replication parses it once."""
     path = _calibrated_path()
     if not path.is_file():
         return None
-    return copy.deepcopy(_parse(path.read_text()))
+    return _parse(path.read_text())
+
+
+def load_calibrated() -> dict[str, Any] | None:
+    """The calibrated file's content (a fresh copy), or None before the model has been
+    calibrated."""
+    content = _content()
+    return None if content is None else copy.deepcopy(content)
 
 
 def calibrated_point() -> dict[str, float]:
     """Point estimate of the calibrated parameters ({} if not calibrated)."""
-    content = load_calibrated()
+    content = _content()
     return {} if content is None else {k: float(v) for k, v in content["point"].items()}
 
 
 def calibrated_sample() -> ParamRows:
     """The calibrated (posterior) draws as full rows of the calibrated parameters, or ()."""
-    content = load_calibrated()
+    content = _content()
     if content is None or not content.get("sample", {}).get("draws"):
         return ()
     point = {k: float(v) for k, v in content["point"].items()}
