@@ -187,8 +187,8 @@ class EffectsResult:
             else f"precision target met for every variant ({self.rounds} round(s))"
         )
         return [
-            f"effects of each measure on {self.scenario}: effect = scenario with the measure minus scenario without "
-            f"it (positive = the measure raises the outcome); mean over {runs} paired runs "
+            f"effects of each {self.by} on {self.scenario}: effect = scenario with the {self.by} minus scenario "
+            f"without it (positive = the {self.by} raises the outcome); mean over {runs} paired runs "
             f"[95% CI] (seed {self.seed}, scale {self.scale})",
             SEEDS_PAIRED.format(seed=self.seed),
             f"precision {self.precision.describe()}: {stop}",
