@@ -13,7 +13,6 @@ import contextlib
 import signal
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143}
 """Exit status of a command ended by the signal (128 + its number)."""
@@ -29,7 +28,9 @@ class Interrupted(Exception):
     points ...) of work; `kept`: the folder where the finished ones are kept for a rerun to
     resume from (None: the command keeps nothing, a rerun starts over)."""
 
-    def __init__(self, signame: str, done: int, total: int, folder: Any, kept: Any = None, unit: str = "run") -> None:
+    def __init__(
+        self, signame: str, done: int, total: int, folder: object, kept: object = None, unit: str = "run"
+    ) -> None:
         of = f" of {total:,}" if total and total >= done else ""
         super().__init__(f"interrupted ({signame}) after {done:,}{of} {unit}s")
         self.signame, self.done, self.total, self.folder, self.kept, self.unit = (
@@ -42,11 +43,11 @@ class Interrupted(Exception):
         )
 
 
-def _terminate(signum: int, frame: Any) -> None:
+def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-def install_sigterm() -> Any:
+def install_sigterm() -> object:
     """SIGTERM ends the command like Ctrl-C (raises Terminated in the main thread); returns the
     previous handler (None when nothing was installed: not the main thread, or the caller set
     its own handler)."""
@@ -57,7 +58,7 @@ def install_sigterm() -> Any:
     return signal.signal(signal.SIGTERM, _terminate)
 
 
-def restore_sigterm(previous: Any) -> None:
+def restore_sigterm(previous: object) -> None:
     if previous is not None:
         signal.signal(signal.SIGTERM, previous)
 
