@@ -235,17 +235,20 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 
 def discard_store(folder: Path) -> None:
     """Remove a store: the parts it lists, its manifest, part list and temporaries. A file it
-    does not list is a user's: it is left, with the folder, and a StoreError names it."""
+    does not list is a user's: then nothing is removed, and a StoreError names the file."""
     store = PartStore(folder, "", None)
     store._read_index()
-    for name in [*store._index, MANIFEST, INDEX]:
+    ours = {*store._index, MANIFEST, INDEX}
+    foreign = sorted(
+        p.name for p in folder.iterdir() if not _is_temporary(p.name) and (p.name not in ours or p.is_dir())
+    )
+    if foreign:
+        raise StoreError(f"{folder / foreign[0]} was not written by etown; move it or choose another --out")
+    for name in ours:
         path = folder / name
-        if os.path.lexists(path) and (path.is_symlink() or path.is_file()):
+        if os.path.lexists(path):
             path.unlink()
     store._remove_temporaries()
-    left = sorted(p.name for p in folder.iterdir())
-    if left:
-        raise StoreError(f"{folder / left[0]} was not written by etown; move it or choose another --out")
     folder.rmdir()
 
 
