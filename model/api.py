@@ -29,7 +29,6 @@ from .ensemble import (
     OutputFolder,
     RunSettings,
     Terminated,
-    check_scheduler_address,
     check_settings,
     connect,
     default_runs,
@@ -202,8 +201,6 @@ def run(
     folder = OutputFolder(out if out is not None else Path("results") / sc.name, "run", RESULT_FILES, (PARTS_DIR,))
     settings = RunSettings(scale=scale, persons_per_agent=persons_per_agent)
     check_settings(runs, seed, workers, settings, scheduler)
-    if scheduler:
-        check_scheduler_address(scheduler)
     folder.check()
     client = connect(scheduler) if scheduler else None  # before the folder is touched
     spec: EnsembleSpec | None = None
@@ -304,15 +301,13 @@ def compare(
     loaded = [s if isinstance(s, LoadedScenario) else load_scenario(s) for s in scenarios]
     settings = RunSettings(scale=scale, param_source=None if point_estimate else default_source())
     check_settings(max_runs, seed, workers, settings, scheduler)
-    if scheduler:
-        check_scheduler_address(scheduler)
     files = ("compare.json", "compare.csv", "compare.png")
-    with command_folder(
-        out if out is not None else Path("results") / "compare", "compare", files, parts=True, progress=progress,
-        holder=command or "model.api.compare",
-    ) as (folder, bar):  # fmt: skip
-        client = connect(scheduler) if scheduler else None
-        try:
+    client = connect(scheduler) if scheduler else None  # before the folder is touched
+    try:
+        with command_folder(
+            out if out is not None else Path("results") / "compare", "compare", files, parts=True,
+            progress=progress, holder=command or "model.api.compare",
+        ) as (folder, bar):  # fmt: skip
             cmp = run_compare(
                 loaded,
                 folder.root,
@@ -324,11 +319,11 @@ def compare(
                 fresh=fresh,
                 progress=bar,
             )
-        finally:
-            if client is not None:
-                client.close()
-        write_compare(cmp, folder.stage())
-        folder.commit()
+            write_compare(cmp, folder.stage())
+            folder.commit()
+    finally:
+        if client is not None:
+            client.close()
     return cmp
 
 

@@ -221,7 +221,9 @@ PRECISION = Annotated[
 OUTPUT_PRECISION = Annotated[
     float, typer.Option(min=0.01, max=1000.0, help="95% half-width to reach for paired output differences, bn yuan/yr")
 ]
-FRESH = Annotated[bool, typer.Option(help="discard the finished blocks saved in --out/parts (else they are reused)")]
+FRESH = Annotated[
+    bool, typer.Option(help="discard the finished blocks saved in --out/parts-<command> (else they are reused)")
+]
 QUIET = Annotated[bool, typer.Option(help="no progress bar")]
 SEED = Annotated[int, typer.Option(min=0, help="master seed")]
 SCALE = Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")]
@@ -259,10 +261,27 @@ def _check(workers: int, seed: int, scheduler: str | None, total_runs: float, sc
     check_work(total_runs, 1 if scheduler else workers, run_memory(RunSettings(scale=scale)), fix=fix)
 
 
-def _run_with(executor: Any, body: Any) -> Any:
-    """body(), the executor's Dask client closed after it whatever happens."""
+@contextlib.contextmanager
+def _working(
+    out: Path,
+    command: str,
+    files: tuple[str, ...],
+    workers: int,
+    scheduler: str | None,
+    *,
+    parts: bool = True,
+    quiet: bool = False,
+    unit: str = "run",
+) -> Any:
+    """The executor of a command's work (its Dask scheduler reached before the output folder is
+    touched) and its output folder, checked and locked for the whole command: yields
+    (folder, progress bar, executor); the Dask client is closed after, whatever happens."""
+    executor = _executor(workers, scheduler)
     try:
-        return body()
+        with command_folder(
+            out, command, files, parts=parts, progress=_progress(quiet), unit=unit, holder=_holder()
+        ) as (folder, bar):
+            yield folder, bar, executor
     finally:
         close_client(executor.client)
 
@@ -445,11 +464,12 @@ def calibrate_cmd(
     if screen:
         from .calibration.screen import screen as run_screen
 
-        with command_folder(out, "calibrate", SCREEN_FILES, unit="simulation", holder=_holder()) as (folder, _):
-            executor = _executor(workers, scheduler)
-            rank, long = _run_with(
-                executor, lambda: run_screen(scale=scale, seed=seed, workers=workers, client=executor.client)
-            )
+        with _working(out, "calibrate", SCREEN_FILES, workers, scheduler, parts=False, unit="simulation") as (
+            folder,
+            _,
+            executor,
+        ):
+            rank, long = run_screen(scale=scale, seed=seed, workers=workers, client=executor.client)
             staging = folder.stage()
             rank.to_csv(staging / "screening.csv", index=False)
             long.to_csv(staging / "screening_long.csv", index=False)
@@ -466,14 +486,14 @@ def calibrate_cmd(
         max_simulations=max_simulations,
         until=until,
     )
-    with command_folder(out, "calibrate", CALIBRATE_FILES, unit="simulation", holder=_holder()) as (folder, _):
-        executor = _executor(workers, scheduler)
+    with _working(out, "calibrate", CALIBRATE_FILES, workers, scheduler, parts=False, unit="simulation") as (
+        folder,
+        _,
+        executor,
+    ):
         staging = folder.stage()
-        cal, table, post = _run_with(
-            executor,
-            lambda: fit.run_calibration(
-                cfg, staging, write=write and until == 2020, client=executor.client, progress=_say()
-            ),
+        cal, table, post = fit.run_calibration(
+            cfg, staging, write=write and until == 2020, client=executor.client, progress=_say()
         )
         folder.commit()
     typer.echo(fit.format_table(table))
@@ -506,12 +526,13 @@ def backtest_cmd(
     cfg = backtest.default_config(
         until=until, scale=scale, particles=particles, ppc_draws=draws, seed=seed, workers=workers, max_minutes=minutes
     )
-    with command_folder(out, "backtest", BACKTEST_FILES, unit="simulation", holder=_holder()) as (folder, _):
-        executor = _executor(workers, scheduler)
+    with _working(out, "backtest", BACKTEST_FILES, workers, scheduler, parts=False, unit="simulation") as (
+        folder,
+        _,
+        executor,
+    ):
         staging = folder.stage()
-        report = _run_with(
-            executor, lambda: backtest.run_backtest(cfg, staging, client=executor.client, progress=_say())
-        )
+        report = backtest.run_backtest(cfg, staging, client=executor.client, progress=_say())
         folder.commit()
     typer.echo(backtest.format_report(report))
     typer.echo(f"results: {folder.root}/ (backtest.json, backtest.png)")
@@ -538,25 +559,19 @@ def uncertainty_cmd(
     sc = load_scenario(scenario).scenario
     _check(workers, seed, scheduler, params * baselines * seeds, scale, "--params, --baselines, --seeds or --scale")
     out = out if out is not None else Path("results") / "uncertainty" / sc.name
-    with command_folder(
-        out, "uncertainty", UNCERTAINTY_FILES, parts=True, progress=_progress(quiet), holder=_holder()
-    ) as (folder, bar):
-        executor = _executor(workers, scheduler)
-        table = _run_with(
-            executor,
-            lambda: unc.run_uncertainty(
-                sc,
-                source=default_source(),
-                params=params,
-                baselines=baselines,
-                seeds=seeds,
-                scale=scale,
-                master=seed,
-                executor=executor,
-                out=folder.root,
-                fresh=fresh,
-                progress=bar,
-            ),
+    with _working(out, "uncertainty", UNCERTAINTY_FILES, workers, scheduler, quiet=quiet) as (folder, bar, executor):
+        table = unc.run_uncertainty(
+            sc,
+            source=default_source(),
+            params=params,
+            baselines=baselines,
+            seeds=seeds,
+            scale=scale,
+            master=seed,
+            executor=executor,
+            out=folder.root,
+            fresh=fresh,
+            progress=bar,
         )
         meta = {"scenario": sc.name, "params": params, "baselines": baselines, "seeds": seeds, "scale": scale,
                 "seed": seed}  # fmt: skip
@@ -581,6 +596,7 @@ def sensitivity_cmd(
     out: Annotated[Path | None, typer.Option(help="output folder [default: results/sensitivity/<scenario>]")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    fresh: FRESH = False,
 ) -> None:
     """Global sensitivity of the target-cluster outcomes to parameters and levers (SALib)."""
     from .calibration import sensitivity as sa
@@ -600,29 +616,27 @@ def sensitivity_cmd(
     sa.nominal_point(sc)  # the scenario's levers as design values (one line if one cannot be)
     out = out if out is not None else Path("results") / "sensitivity" / sc.name
     typer.echo(f"{method}: {total} design points x {runs_per_point} runs, scale {scale}, {workers} worker(s)", err=True)
-    with command_folder(
-        out, "sensitivity", SENSITIVITY_FILES, parts=True, progress=_progress(quiet), unit="design point",
-        holder=_holder(),
-    ) as (folder, bar):  # fmt: skip
+    with _working(out, "sensitivity", SENSITIVITY_FILES, workers, scheduler, quiet=quiet, unit="design point") as (
+        folder,
+        bar,
+        executor,
+    ):
         bar.total = total
-        executor = _executor(workers, scheduler)
-        result = _run_with(
-            executor,
-            lambda: sa.run_sensitivity(
-                sc,
-                method=method,  # type: ignore[arg-type]
-                n=n,
-                sobol_n=sobol_n,
-                sobol_top=sobol_top,
-                runs_per_point=runs_per_point,
-                scale=scale,
-                seed=seed,
-                workers=workers,
-                inputs=[i.name for i in chosen],
-                progress=bar.update,
-                client=executor.client,
-                parts=folder.root,
-            ),
+        result = sa.run_sensitivity(
+            sc,
+            method=method,  # type: ignore[arg-type]
+            n=n,
+            sobol_n=sobol_n,
+            sobol_top=sobol_top,
+            runs_per_point=runs_per_point,
+            scale=scale,
+            seed=seed,
+            workers=workers,
+            inputs=[i.name for i in chosen],
+            progress=bar.update,
+            client=executor.client,
+            parts=folder.root,
+            fresh=fresh,
         )
         sa.write_outputs(result, folder.stage())
         folder.commit()
@@ -686,24 +700,17 @@ def effects_cmd(
     _check(workers, seed, scheduler, count * max_runs, scale, "--max-runs or --scale")
     settings = _run_settings(scale)
     out = out if out is not None else Path("results") / "effects" / sc.name
-    with command_folder(out, "effects", EFFECTS_FILES, parts=True, progress=_progress(quiet), holder=_holder()) as (
-        folder,
-        bar,
-    ):
-        executor = _executor(workers, scheduler)
-        result = _run_with(
-            executor,
-            lambda: run_effects(
-                sc,
-                by=by,
-                precision=Precision(precision, output_precision, max_runs),
-                seed=seed,
-                settings=settings,
-                executor=executor,
-                out=folder.root,
-                fresh=fresh,
-                progress=bar,
-            ),
+    with _working(out, "effects", EFFECTS_FILES, workers, scheduler, quiet=quiet) as (folder, bar, executor):
+        result = run_effects(
+            sc,
+            by=by,
+            precision=Precision(precision, output_precision, max_runs),
+            seed=seed,
+            settings=settings,
+            executor=executor,
+            out=folder.root,
+            fresh=fresh,
+            progress=bar,
         )
         write_effects(result, folder.stage())
         folder.commit()
@@ -800,16 +807,9 @@ def discover_cmd(
     _check(workers, seed, scheduler, spec.points * spec.max_runs, scale, "--points, --max-runs or --scale")
     settings = _run_settings(scale)
     require_prim()  # the discovery extra is installed (one line if not)
-    with command_folder(out, "discover", DISCOVER_FILES, parts=True, progress=_progress(quiet), holder=_holder()) as (
-        folder,
-        bar,
-    ):
-        executor = _executor(workers, scheduler)
-        result = _run_with(
-            executor,
-            lambda: run_discovery(
-                spec, seed=seed, settings=settings, executor=executor, out=folder.root, fresh=fresh, progress=bar
-            ),
+    with _working(out, "discover", DISCOVER_FILES, workers, scheduler, quiet=quiet) as (folder, bar, executor):
+        result = run_discovery(
+            spec, seed=seed, settings=settings, executor=executor, out=folder.root, fresh=fresh, progress=bar
         )
         write_discovery(result, folder.stage())
         folder.commit()
@@ -877,10 +877,7 @@ def optimize_cmd(
         weight_max=weight_max,
     )
     say = _say()
-    with command_folder(out, "optimize", OPTIMIZE_FILES, parts=True, progress=_progress(quiet), holder=_holder()) as (
-        folder,
-        bar,
-    ):
+    with _working(out, "optimize", OPTIMIZE_FILES, workers, scheduler, quiet=quiet) as (folder, bar, executor):
 
         def stage(name: str) -> None:
             bar.set_description(f"optimize: {name}")
@@ -888,20 +885,16 @@ def optimize_cmd(
                 bar.total = trials * search_runs  # the decisions add to it as they ask for runs
                 bar.refresh()
 
-        executor = _executor(workers, scheduler)
-        result = _run_with(
-            executor,
-            lambda: opt.run_optimize(
-                sc,
-                cfg,
-                cluster=cluster,
-                run_settings=settings,
-                executor=executor,
-                out=folder.root,
-                fresh=fresh,
-                progress=bar,
-                on_stage=stage if say and not quiet else None,
-            ),
+        result = opt.run_optimize(
+            sc,
+            cfg,
+            cluster=cluster,
+            run_settings=settings,
+            executor=executor,
+            out=folder.root,
+            fresh=fresh,
+            progress=bar,
+            on_stage=stage if say and not quiet else None,
         )
         opt.write_optimize(result, folder.stage())
         folder.commit()
@@ -1021,12 +1014,13 @@ def report_cmd(
 ) -> None:
     """Write one self-contained HTML report (images embedded, print-ready) from finished results:
     the first etown run result is the main one; several are compared with the baseline."""
-    from .report import report_path, write_report
+    from .report import build_report, report_path
 
     language = _lang(lang)
     target = out if out is not None else report_path(results[0], language)
+    html = build_report(results, language, baseline)  # every result read and checked first
     with _one_file(target, "report") as (folder, staging):
-        write_report(results, language, staging / target.name, baseline)
+        (staging / target.name).write_text(html, encoding="utf-8")
         folder.commit()
     typer.echo(f"report: {target}")
 

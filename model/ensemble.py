@@ -361,9 +361,12 @@ def write_tables(parts: Path, out: Path, chunks: int | None = None) -> None:
 
 
 def load_table(path: Path) -> pd.DataFrame:
-    """A result table (runs.parquet or zone.parquet) as a DataFrame; sectors as a categorical
-    in SECTOR_IDS order."""
-    frame = pd.read_parquet(path)
+    """A result table (runs.parquet or zone.parquet) as a DataFrame, checked before use
+    (model/results.py: an EnsembleError naming the file if it is missing, unreadable, empty or
+    of another kind); sectors as a categorical in SECTOR_IDS order."""
+    from .results import read_table
+
+    frame = read_table(path, EnsembleError)
     if "sector" in frame:
         frame["sector"] = pd.Categorical(frame["sector"], categories=SECTOR_IDS)
     return frame
@@ -581,7 +584,9 @@ def check_settings(runs: int, seed: int, workers: int, settings: RunSettings, sc
     number("runs", runs, 1, MAX_RUNS, integer=True)
     number("seed", seed, 0, MAX_SEED, integer=True)
     number("workers", workers, 1, MAX_WORKERS, integer=True)
-    if not scheduler:
+    if scheduler:
+        check_scheduler_address(scheduler)
+    else:
         check_workers(workers)
     number("scale", settings.scale, 1e-3, 1.0)
     number("persons-per-agent", settings.persons_per_agent, 1.0, 1e7)

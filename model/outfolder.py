@@ -274,6 +274,13 @@ class OutputFolder:
             (self.staging / COMPLETE).touch()
             self._finish_commit()
 
+    def abandon(self) -> None:
+        """After a command failed or was interrupted: remove its staging folder (results half
+        written, never committed); one that holds a user's file, or a commit to finish, is left."""
+        if self.staging.is_dir() and not self.staging.is_symlink() and not (self.staging / COMPLETE).exists():
+            with contextlib.suppress(FolderError, OSError):
+                discard(self.staging, self.files)
+
     def _finish_commit(self) -> None:
         st, root = self.staging, self.root
         if not (st / COMPLETE).is_file():
@@ -345,7 +352,8 @@ def command_folder(
     """The output folder of a command for its whole run: checked, locked (`holder`: the command
     line the lock names), its parts folder recorded as its own (`parts`); yields (folder, bar),
     bar a progress bar of `unit`s (shown with `progress`). SIGINT or SIGTERM end it with
-    `Interrupted`, which says how many units were finished and where they are kept."""
+    `Interrupted`, which says how many units were finished and where they are kept; a command
+    that fails or is interrupted leaves no staging folder (its parts stay for a rerun)."""
     from tqdm import tqdm
 
     from .signals import Interrupted, Terminated, signal_name
@@ -357,5 +365,9 @@ def command_folder(
         try:
             yield folder, bar
         except (KeyboardInterrupt, Terminated) as exc:
+            folder.abandon()
             kept = folder.root / parts_name(command) if parts else None
             raise Interrupted(signal_name(exc), int(bar.n), int(bar.total or 0), folder.root, kept, unit) from None
+        except BaseException:
+            folder.abandon()
+            raise

@@ -371,13 +371,14 @@ def run_sensitivity(
     progress: Callable[[int], None] | None = None,
     client: Any = None,
     parts: Path | None = None,
+    fresh: bool = False,
 ) -> SensitivityResult:
     """Morris screening and/or Sobol indices of the target-cluster outcomes.
 
     n: Morris trajectories (default 10); sobol_n: Sobol base sample (a power of two; the design
     has sobol_n x (k + 2) points); sobol_top: inputs kept for Sobol after Morris screening.
     parts: an output folder whose `parts-sensitivity/` keeps the finished replications (a rerun
-    after an interruption runs only the rest)."""
+    after an interruption runs only the rest; `fresh`: discard them first)."""
     from ..experiments.core import open_store
 
     started = time.perf_counter()
@@ -392,7 +393,9 @@ def run_sensitivity(
         "workers": workers,
         "progress": progress,
         "client": client,
-        "store": open_store(parts, "sensitivity", {"seed": seed, "scale": scale, "runs_per_point": runs_per_point}),
+        "store": open_store(
+            parts, "sensitivity", {"seed": seed, "scale": scale, "runs_per_point": runs_per_point}, fresh=fresh
+        ),
     }
     common["params"] = defaults
     frames: list[pd.DataFrame] = []

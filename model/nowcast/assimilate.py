@@ -332,7 +332,7 @@ def assimilate(
         raise EnsembleError(f"--ess-threshold: must be in (0, 1], got {smc_settings.ess_threshold:g}")
     source = default_source()
     run_settings = RunSettings(scale=scale, persons_per_agent=persons_per_agent, param_source=source)
-    check_settings(runs, seed, workers, run_settings)
+    check_settings(runs, seed, workers, run_settings, scheduler)
     spec = EnsembleSpec(sc, runs, seed, run_settings)
     obs = ObservationModel.build(obs_file.observations, sc.start_year)
     folder = OutputFolder(
