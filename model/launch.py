@@ -17,8 +17,8 @@ def _early(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-signal.signal(signal.SIGTERM, _early)
 signal.signal(signal.SIGINT, _early)
+signal.signal(signal.SIGTERM, _early)  # last: once SIGTERM is caught, both are (tests rely on it)
 
 from .signals import EXIT_STATUS, Terminated, install_sigterm, signal_name  # noqa: E402
 

@@ -8,6 +8,7 @@ the commands that read results use one finished ensemble of one run at scale 0.0
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -384,3 +385,162 @@ def test_readers_never_replace_what_is_not_theirs(command: str, case: str, finis
     before = _snapshot(tmp_path)
     _one_line(runner.invoke(app, args), 2, expected)
     assert _snapshot(tmp_path) == before
+
+
+# ---------------------------------------------------------------------- resume from damaged parts
+RESUMING = {  # command -> (arguments, a table of its results that must come out the same)
+    "compare": ([str(BASELINE), str(SCENARIOS / "no_policy.yaml"), "--max-runs", "40"], "compare.csv"),
+    "effects": ([str(BASELINE), "--by", "measure", "--max-runs", "20"], "effects.csv"),
+    "uncertainty": ([str(BASELINE), "--params", "4", "--baselines", "2", "--seeds", "2"], "uncertainty.csv"),
+    "sensitivity": ([str(BASELINE), "--method", "morris", "--n", "2", "--runs-per-point", "2"], "indices.csv"),
+    "optimize": ([str(BASELINE), "--trials", "3", "--search-runs", "10", "--max-runs", "20"], "evaluations.csv"),
+    "discover": ([str(LEVERS), "--points", "4", "--max-runs", "20"], "discover.csv"),
+}
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _damage(parts: Path, tmp: Path) -> list[str]:
+    """Damage a store the ways a crash, a disk or a hand can; returns the parts that must be
+    computed again."""
+    index = parts / "parts.jsonl"
+    lines = [json.loads(line) for line in index.read_text().splitlines()]
+    names = [e["name"] for e in lines]
+    victims = names[:7]
+    actions = [
+        _flip,
+        lambda p: p.write_bytes(p.read_bytes()[:20]),  # truncated
+        lambda p: p.write_bytes(b""),  # empty
+        lambda p: (shutil.copy(p, tmp / "copy.npy"), p.unlink(), p.symlink_to(tmp / "copy.npy")),  # a link
+    ]
+    for name, act in zip(victims, actions, strict=False):
+        act(parts / name)
+    if len(victims) >= 6:  # two parts swapped (no damage if they hold the same values)
+        a, b = parts / victims[4], parts / victims[5]
+        data = a.read_bytes()
+        if data == b.read_bytes():
+            victims = [v for v in victims if v not in (a.name, b.name)]
+        a.write_bytes(b.read_bytes())
+        b.write_bytes(data)
+    if len(names) >= 7:  # a part listed as another seed's
+        for entry in lines:
+            if entry["name"] == names[6]:
+                entry["seed"] += 1
+    stray = {**lines[0], "name": "f" * 32 + ".npy", "runs": [10_000, 10_010]}  # past the last run
+    (parts / stray["name"]).write_bytes((parts / names[-1]).read_bytes())
+    (parts / "mine.txt").write_text("a user's file\n")  # not listed: never read, never deleted
+    index.write_text("".join(json.dumps(e) + "\n" for e in [*lines, stray]) + '{"name": "torn')
+    return victims
+
+
+@pytest.mark.parametrize("command", sorted(RESUMING))
+def test_resume_from_damaged_parts_is_the_uninterrupted_result(command: str, tmp_path: Path, monkeypatch) -> None:
+    """Parts flipped, truncated, emptied, linked, swapped, of another seed; a stray part past
+    the last run and a torn line: each damaged part is named, computed again, and the result is
+    the one of a run never interrupted; the user's file stays."""
+    from .standin import use_standin
+
+    calls = use_standin(monkeypatch)
+    args, table = RESUMING[command]
+    out = tmp_path / "out"
+    base = [command, *args, "--scale", "0.01", "--workers", "1", "--quiet", "--out", str(out)]
+    assert runner.invoke(app, base).exit_code == 0
+    first, blocks = (out / table).read_bytes(), len(calls)
+    victims = _damage(out / parts_name(command), tmp_path)
+    (out / table).unlink()  # and the results are gone (a user cleaning up, a crash before the commit)
+    result = runner.invoke(app, base)
+    assert result.exit_code == 0, result.output
+    assert (out / table).read_bytes() == first
+    named = [line for line in result.stderr.splitlines() if "damaged or foreign part" in line]
+    assert sorted({v for v in victims if any(v in line for line in named)}) == sorted(victims), result.stderr
+    assert len(calls) - blocks == len(victims)  # only those were computed again
+    assert (out / parts_name(command) / "mine.txt").read_text() == "a user's file\n"
+
+
+# ---------------------------------------------------------------------- signals, from the first instruction
+def _catches(pid: int, signum: int) -> bool:
+    """The process has a handler for the signal (/proc/<pid>/status SigCgt)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = next(int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(mask >> (signum - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+@pytest.mark.parametrize(("signame", "status"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_signal_at_the_first_moment_is_one_line(signame: str, status: int, tmp_path: Path) -> None:
+    """A signal as soon as the console script has run its first lines (while numpy, pandas and
+    the model are still loading) ends the command with one line and the signal's status."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = Path(sys.executable).with_name("etown")
+    sig = getattr(signal, signame)
+    proc = subprocess.Popen(
+        [str(script), "run", str(BASELINE), "--runs", "1", "--scale", "0.01", "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        # the interpreter's own start is outside any program's reach: wait for etown's first lines
+        while not _catches(proc.pid, signal.SIGTERM) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+        os.kill(proc.pid, sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == status, stderr
+    assert stderr.splitlines() == [stderr.splitlines()[0]] and stderr.startswith(f"etown: "), stderr
+    assert f"({signame})" in stderr and "Traceback" not in stderr
+
+
+WORKERS_SCRIPT = """
+import os, sys, time
+from model.executor import local_pool
+with local_pool(2) as pool:
+    futures = [pool.submit(time.sleep, 120) for _ in range(2)]
+    print(os.getpid(), flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_workers_end_when_the_main_process_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the main process: its forkserver and worker processes end with it (the
+    workers' watchdog), none lives on as an orphan."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .test_reliability_signals import _session_processes
+
+    proc = subprocess.Popen([sys.executable, "-c", WORKERS_SCRIPT], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == str(proc.pid)
+        deadline = time.monotonic() + 30
+        while len(_session_processes(proc.pid)) < 4 and time.monotonic() < deadline:  # main, forkserver, 2 workers
+            time.sleep(0.02)
+        assert len(_session_processes(proc.pid)) >= 4, "the workers did not start"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while _session_processes(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = _session_processes(proc.pid)
+    finally:
+        for pid in _session_processes(proc.pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    assert left == [], f"processes outlived the main one: {left}"
