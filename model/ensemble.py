@@ -238,7 +238,7 @@ def _chunk_verified(store: PartStore, spec: EnsembleSpec, chunk: int, runs: list
     """The chunk's parts pass every check of the store (size, checksum, chunk, runs, seed); a
     chunk with a damaged or foreign part is computed again, whole."""
     names = _part_names(chunk)
-    if not all(store.has(name) for name in names):
+    if not all(name in store.entries() for name in names):  # not finished: run it
         return False
     meta = _part_meta(spec, chunk, runs)
     for name in names:

@@ -544,3 +544,33 @@ def test_workers_end_when_the_main_process_is_killed(tmp_path: Path) -> None:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
     assert left == [], f"processes outlived the main one: {left}"
+
+
+def test_run_resume_from_damaged_parts_is_the_uninterrupted_run(tmp_path: Path) -> None:
+    """etown run --resume on a finished ensemble whose parts were damaged (a flipped part, a
+    part replaced by a link, a stray part past the last run, a torn line): the damaged chunk is
+    named and run again, the stray part is not read, and the tables are the same bytes."""
+    out = tmp_path / "out"
+    args = ["run", str(BASELINE), "--runs", "11", "--scale", "0.01", "--point-estimate", "--quiet", "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    tables = {name: (out / name).read_bytes() for name in ("runs.parquet", "zone.parquet")}
+    summary = json.loads((out / "summary.json").read_text())
+    parts = out / "parts"
+    _flip(parts / "sectors-000001.parquet")
+    shutil.copy(parts / "zone-000001.parquet", tmp_path / "zone.parquet")
+    (parts / "zone-000001.parquet").unlink()
+    (parts / "zone-000001.parquet").symlink_to(tmp_path / "zone.parquet")
+    lines = (parts / "parts.jsonl").read_text().splitlines()
+    stray = {**json.loads(lines[0]), "name": "sectors-000005.parquet", "chunk": 5, "runs": [50, 60]}
+    shutil.copy(parts / "sectors-000000.parquet", parts / "sectors-000005.parquet")
+    (parts / "parts.jsonl").write_text("\n".join([*lines, json.dumps(stray)]) + '\n{"name": "zone-0000')
+    result = runner.invoke(app, [*args, "--resume"])
+    assert result.exit_code == 0, result.output
+    warned = " ".join(line for line in result.stderr.splitlines() if "damaged or foreign part" in line)
+    assert "sectors-000001.parquet" in warned or "zone-000001.parquet" in warned, result.stderr
+    assert "000000" not in warned and "000005" not in warned
+    assert {name: (out / name).read_bytes() for name in tables} == tables
+    again = json.loads((out / "summary.json").read_text())
+    assert {k: v for k, v in again.items() if k != "wall_time_s"} == {
+        k: v for k, v in summary.items() if k != "wall_time_s"
+    }
