@@ -37,7 +37,7 @@ from .executor import run_tasks
 from .inputs import ParamSource, RunInputs
 from .io import atomic_path, echo
 from .levers import Schedule, _walk_values
-from .options import MAX_SEED, check_workers, physical_memory
+from .options import MAX_SEED, check_work, check_workers
 from .outfolder import LOCK_FILE, MARK, FolderError, OutputFolder, parts_name, staging_name
 from .params import Params
 from .records import QUARTER_METRICS, ZONE_METRICS, RunRecord
@@ -562,6 +562,10 @@ AGENT_GROWTH = 4.0
 """Upper bound of the growth of agents over a projection (measured: x3.9 firms, x2.3 cohorts)."""
 
 
+AGGREGATE_BYTES_PER_RUN = 1_000
+"""Memory the aggregate of an ensemble keeps per run (measured ~0.6 KB), with margin."""
+
+
 def run_memory(settings: RunSettings) -> int:
     """Bytes one replication may need with these settings (an upper estimate)."""
     firms = fact("zone", "firms", 2020) * settings.scale
@@ -590,14 +594,8 @@ def check_settings(runs: int, seed: int, workers: int, settings: RunSettings, sc
         check_workers(workers)
     number("scale", settings.scale, 1e-3, 1.0)
     number("persons-per-agent", settings.persons_per_agent, 1.0, 1e7)
-    need = run_memory(settings)
-    total = physical_memory()
-    processes = max(1, min(workers, math.ceil(runs / CHUNK_RUNS)))
-    if total and processes * (need + PROCESS_BYTES) > 0.8 * total:
-        raise EnsembleError(
-            f"the settings need about {need / 2**30:.1f} GB per run ({processes} process(es)); this machine has "
-            f"{total / 2**30:.1f} GB: lower --workers, --scale or raise persons per agent"
-        )
+    processes = 1 if scheduler else max(1, min(workers, math.ceil(runs / CHUNK_RUNS)))
+    check_work(runs, processes, run_memory(settings), "runs", "--runs, --workers or --scale", AGGREGATE_BYTES_PER_RUN)
 
 
 # ---------------------------------------------------------------------- the output folder

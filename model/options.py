@@ -63,10 +63,17 @@ def check_seed(seed: int, name: str = "--seed") -> int:
     return _integer(name, seed, 0, MAX_SEED)
 
 
-def check_work(total_runs: float, workers: int, run_bytes: int, what: str = "replications", fix: str = "") -> None:
+def check_work(
+    total_runs: float,
+    workers: int,
+    run_bytes: int,
+    what: str = "replications",
+    fix: str = "",
+    kept_bytes: int = BYTES_PER_KEPT_RUN,
+) -> None:
     """The replications a command plans (`total_runs`, at most) and the memory they imply
-    (`run_bytes` per simulation in each of min(workers, runs) processes, plus what an experiment
-    keeps per replication) must fit: a one-line OptionError naming the fix otherwise."""
+    (`run_bytes` per simulation in each of min(workers, runs) processes, plus `kept_bytes` the
+    command keeps per replication) must fit: a one-line OptionError naming the fix otherwise."""
     from .ensemble import PROCESS_BYTES
 
     hint = f"; lower {fix}" if fix else ""
@@ -74,7 +81,7 @@ def check_work(total_runs: float, workers: int, run_bytes: int, what: str = "rep
         raise OptionError(f"the settings ask for up to {total_runs:,.0f} {what}; at most {MAX_TOTAL_RUNS:,}{hint}")
     total = physical_memory()
     processes = max(1, min(workers, int(total_runs)))
-    need = processes * (run_bytes + PROCESS_BYTES) + total_runs * BYTES_PER_KEPT_RUN
+    need = processes * (run_bytes + PROCESS_BYTES) + total_runs * kept_bytes
     if total and need > MEMORY_SHARE * total:
         raise OptionError(
             f"the settings need about {need / 2**30:.1f} GB ({total_runs:,.0f} {what}, {processes} process(es)); "
