@@ -74,6 +74,10 @@ PRIMARY = {"run": "summary.json", "compare": "compare.json", "effects": "effects
            "optimize": "optimize.json", "uncertainty": "uncertainty.json", "sensitivity": "sensitivity.json",
            "calibrate": "fit_table.csv", "backtest": "backtest.json", "assimilate": "summary.json"}  # fmt: skip
 """A result file of each command (one a user may happen to have made too)."""
+OTHER = {"run": "runs.parquet", "compare": "compare.csv", "effects": "effects_money.csv", "discover": "discover.csv",
+         "optimize": "frontier.csv", "uncertainty": "uncertainty.csv", "sensitivity": "indices.csv",
+         "calibrate": "posterior.csv", "backtest": "backtest.png", "assimilate": "assimilation.json"}  # fmt: skip
+"""Another of its result files (a table a user would keep under that name)."""
 
 
 def _inputs(folder: Path, lever_year: str = "2025") -> Path:
@@ -126,10 +130,10 @@ def _lock(out: Path) -> None:
 
 # case -> (prepare(inputs folder, out) -> extra arguments, status, text of the line). A case
 # touching `out` leaves there a user's file whose bytes must survive.
-def _foreign_result(command: str) -> Callable[[Path, Path], list[str]]:
+def _foreign_result(command: str, names: dict[str, str] = PRIMARY) -> Callable[[Path, Path], list[str]]:
     def prepare(d: Path, out: Path) -> list[str]:
         out.mkdir()
-        (out / PRIMARY[command]).write_text("my own\n")
+        (out / names[command]).write_text("my own\n")
         return []
 
     return prepare
@@ -186,6 +190,7 @@ HOSTILE: dict[str, tuple[Callable[[str], Callable[[Path, Path], list[str]]], int
     "too_much_work": (lambda c: _option(*MODEL_COMMANDS[c][3]), 2, ""),
     "out_is_a_file": (lambda c: _out_is_file, 2, "not a folder"),
     "foreign_result_file": (_foreign_result, 2, "was not written by etown"),
+    "foreign_table_of_a_result_name": (lambda c: _foreign_result(c, OTHER), 2, "was not written by etown"),
     "symlinked_result_file": (_symlinked_result, 2, "symbolic link"),
     "foreign_parts_folder": (_foreign_parts, 2, "not written by etown|etown did not write"),
     "locked_by_another_command": (lambda c: _locked, 2, "in use by another etown command"),
@@ -500,7 +505,7 @@ def test_signal_at_the_first_moment_is_one_line(signame: str, status: int, tmp_p
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert proc.returncode == status, stderr
-    assert stderr.splitlines() == [stderr.splitlines()[0]] and stderr.startswith(f"etown: "), stderr
+    assert stderr.splitlines() == [stderr.splitlines()[0]] and stderr.startswith("etown: "), stderr
     assert f"({signame})" in stderr and "Traceback" not in stderr
 
 
@@ -574,3 +579,14 @@ def test_run_resume_from_damaged_parts_is_the_uninterrupted_run(tmp_path: Path) 
     assert {k: v for k, v in again.items() if k != "wall_time_s"} == {
         k: v for k, v in summary.items() if k != "wall_time_s"
     }
+
+
+def test_every_shipped_scenario_is_a_sensitivity_design_point() -> None:
+    """Per-year schedules are accepted wherever levers are read: each shipped scenario's levers
+    are a design point of `etown sensitivity` (a schedule held at its mean)."""
+    from model.calibration.sensitivity import nominal_point
+    from model.scenario import load_scenario
+
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        point = nominal_point(load_scenario(path).scenario)
+        assert point and all(v == v and abs(v) < float("inf") for v in point.values()), path.name

@@ -97,7 +97,7 @@ def test_a_reopened_store_hands_back_only_what_was_written(parts, damages, torn)
                 assert got.read_bytes() == data, f"{name}: a damaged part was handed back"
         assert all(name in parts for name in store.redone)
         # a damaged part is computed again: put() replaces it, and it then reads back whole
-        for i, name in enumerate(store.redone):
+        for name in store.redone:
             store.put(name, lambda p, d=parts[name]: p.write_bytes(d), runs=[0, 1], seed=7)
             assert store.get(name, runs=[0, 1], seed=7).read_bytes() == parts[name]
 
