@@ -498,6 +498,7 @@ def test_signal_at_the_first_moment_is_one_line(signame: str, status: int, tmp_p
         # the interpreter's own start is outside any program's reach: wait for etown's first lines
         while not _catches(proc.pid, signal.SIGTERM) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.001)
+        assert proc.poll() is None, proc.communicate()  # (so the pid is still this process's)
         os.kill(proc.pid, sig)
         _, stderr = proc.communicate(timeout=60)
     finally:
