@@ -126,9 +126,12 @@ class PerAgentRules:
         self._ht_bounds = [float(b) for b in rules_ht["revenue_bounds_yuan"]]
         self._ht_min_rd = [float(t) for t in rules_ht["min_rd_intensity"]]
 
-    @staticmethod
-    def _firms(m: ClusterModel) -> AgentSet:
-        return m.agents_by_type[Firm]
+    def _firms(self, m: ClusterModel) -> AgentSet:
+        """The firm agents (one AgentSet kept until firms arrive or leave)."""
+        version = (id(m), m.firms.version)
+        if getattr(self, "_firm_set", (None, None))[0] != version:
+            self._firm_set = (version, m.agents_by_type[Firm])
+        return self._firm_set[1]
 
     def _threshold(self, output: float) -> float:
         """R&D intensity the high-tech rule requires of a firm of `output` (yuan/yr)."""

@@ -48,7 +48,13 @@ def main() -> None:
     res = {}
     for scale in (a.small, a.full):
         t = time.perf_counter()
-        got = run_tasks(outputs, [(a.seed, a.runs, i, scale) for i in range(a.runs)], workers=a.workers)
+        got = [
+            r
+            for _, r in sorted(
+                run_tasks(outputs, [(a.seed, a.runs, i, scale) for i in range(a.runs)], workers=a.workers),
+                key=lambda x: x[0],
+            )
+        ]
         res[scale] = (np.array([g[0] for g in got])[:, TARGETS], np.array([g[1] for g in got])[:, TARGETS])
         print(f"scale {scale}: {a.runs} runs in {time.perf_counter() - t:.0f} s")
     (small, hit_s), (full, hit_f) = res[a.small], res[a.full]

@@ -50,11 +50,16 @@ class _View(mesa.Agent):
         self.member_id = int(member_id)
         self.unique_id = VIEW_ID_BASE[self.store] + self.member_id
         self.pos = None
+        self._row, self._version = -1, -1
 
     @property
     def row(self) -> int:
-        """The member's current row in its store."""
-        return int(getattr(self.model, self.store).rows_of(self.member_id))
+        """The member's current row in its store (looked up again only when members have
+        arrived or left since the last lookup: rows move only then)."""
+        store = getattr(self.model, self.store)
+        if self._version != store.version:
+            self._row, self._version = int(store.rows_of(self.member_id)), store.version
+        return self._row
 
     def remove(self) -> None:
         """Take the member out of the model (a firm closes, a cohort leaves)."""

@@ -114,7 +114,7 @@ def test_model_end_to_end_dominant_trend_and_worker_independence(tmp_path: Path,
         scale=SMALL_SCALE,
         workers=2,
     )
-    np.testing.assert_allclose(again, design[outcomes].to_numpy(), rtol=1e-5)
+    np.testing.assert_allclose(again, design[outcomes].to_numpy(), rtol=1e-12)
 
 
 def test_cli_errors_one_line_exit_2(baseline_path: Path, tmp_path: Path) -> None:

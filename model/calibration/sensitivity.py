@@ -494,9 +494,9 @@ def write_outputs(result: SensitivityResult, out: Path) -> list[Path]:
         "indices": _records(table),
     }
     write_json(paths[1], payload)
-    for method, design in result.designs.items():
+    for method, design in result.designs.items():  # full precision: any point can be re-run exactly
         p = out / f"design_{method}.csv"
-        write_atomic(p, lambda tmp, d=design: d.to_csv(tmp, index=False, float_format="%.6g"))
+        write_atomic(p, lambda tmp, d=design: d.to_csv(tmp, index=False))
         paths.append(p)
     for method in result.indices["method"].unique():
         p = out / f"indices_{method}.png"

@@ -2,10 +2,10 @@
 
 Two points on the same seed stream (experiments/core.py) run the same replications: replication
 r of each has the same parameter draws, 2020 draws, sector shocks and project pipeline
-(model/inputs.py), and within the run per-firm draws are tied to firm rows
-(`ClusterModel.row_draws`). The difference of an outcome is then taken run by run: for an
-event (0/1) the difference of probabilities with the Agresti-Min interval, for a quantity the
-mean paired difference with its t-interval (model/stats.py). Both are far narrower than the
+(model/inputs.py), and within the run per-firm draws are keyed by firm id and step
+(`ClusterModel.uniforms`, `model/draws.py`). The difference of an outcome is then taken run by
+run: for an event (0/1) the difference of probabilities with the Agresti-Min interval, for a
+quantity the mean paired difference with its t-interval (model/stats.py). Both are far narrower than the
 difference of two independent ensembles, and a point compared with itself differs by exactly
 zero. `unpaired_half_width` is what the same runs would give without pairing.
 """
