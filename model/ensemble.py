@@ -37,7 +37,7 @@ from .executor import run_tasks
 from .inputs import ParamSource, RunInputs
 from .io import atomic_path, echo
 from .levers import Schedule, _walk_values
-from .options import MAX_SEED, check_work, check_workers
+from .options import MAX_SEED, MAX_WORKERS, check_work, check_workers
 from .outfolder import LOCK_FILE, MARK, FolderError, OutputFolder, parts_name, staging_name
 from .params import Params
 from .records import QUARTER_METRICS, ZONE_METRICS, RunRecord
@@ -62,7 +62,6 @@ DASK_PROTOCOLS = ("tcp", "tls")
 """Scheduler address protocols etown accepts (checked before connecting)."""
 MAX_RUNS = 1_000_000
 """Most replications in one ensemble (the aggregate holds ~0.6 KB per run)."""
-MAX_WORKERS = 256
 STAGING_DIR = staging_name("run")
 """Where a run in progress keeps its parts and results inside --out until it finishes."""
 OWNER_MARK = MARK

@@ -14,6 +14,8 @@ from typing import Any
 MAX_SEED = 2**63 - 1
 """Largest master seed (numpy's SeedSequence takes any non-negative integer; 63 bits are kept
 so that seeds survive every file format and language they are written to)."""
+MAX_WORKERS = 256
+"""Most worker processes a command may ask for with --scheduler (locally: the cores)."""
 MAX_TOTAL_RUNS = 10_000_000
 """Most replications one command may plan (the values an experiment keeps in memory grow with them)."""
 BYTES_PER_KEPT_RUN = 2_000
@@ -53,10 +55,11 @@ def _integer(name: str, value: Any, low: int, high: int, why: str = "") -> int:
 
 
 def check_workers(workers: int, scheduler: str | None = None) -> int:
-    """Local worker processes: 1 to the cores this process may use (ignored with a scheduler:
-    the cluster's workers run the work)."""
+    """Local worker processes: 1 to the cores this process may use (with a scheduler, where the
+    cluster's workers run the work: 1 to MAX_WORKERS)."""
     cores = usable_cores()
-    return _integer("--workers", workers, 1, 10**6 if scheduler else cores, f" (the cores of this machine: {cores})")
+    high, why = (MAX_WORKERS, "") if scheduler else (cores, f" (the cores of this machine: {cores})")
+    return _integer("--workers", workers, 1, high, why)
 
 
 def check_seed(seed: int, name: str = "--seed") -> int:
