@@ -20,6 +20,8 @@ from tqdm import tqdm
 from .analysis import headline_table
 from .calibration.store import calibrated_sample, default_source, load_calibrated
 from .ensemble import (
+    PARTS_DIR,
+    RESULT_FILES,
     TABLES,
     EnsembleError,
     EnsembleSpec,
@@ -27,13 +29,13 @@ from .ensemble import (
     OutputFolder,
     RunSettings,
     Terminated,
-    check_scheduler_address,
     check_settings,
     connect,
     default_runs,
     finished_runs,
     load_table,
     run_ensemble,
+    stage_ensemble,
 )
 from .i18n import Lang
 from .io import rounded, write_json
@@ -108,8 +110,9 @@ class EnsembleResult:
 
 
 def read_summary(folder: str | Path, arg: str = "RESULT") -> dict[str, Any]:
-    """summary.json of a finished ensemble folder; EnsembleError (one line, naming the
-    argument `arg`) if there is none."""
+    """summary.json of a finished ensemble folder, checked to have the shape etown writes
+    (`check_summary`); EnsembleError (one line, naming the argument `arg` and the file) if there
+    is none or it is empty, truncated, garbage or of another kind."""
     folder = Path(folder)
     path = folder / "summary.json"
     if not folder.is_dir():
@@ -119,15 +122,36 @@ def read_summary(folder: str | Path, arg: str = "RESULT") -> dict[str, Any]:
     data = read_json(path, arg)
     if not isinstance(data, dict) or "clusters" not in data or "years" not in data:
         raise EnsembleError(f"{arg}: {path}: not a summary written by etown run")
+    problem = check_summary(data)
+    if problem:
+        raise EnsembleError(f"{arg}: {path}: not a summary written by etown run: {problem}")
     return data
 
 
-def read_json(path: Path, arg: str = "RESULT") -> Any:
-    """A result's JSON file; EnsembleError (one line) if it cannot be read."""
+def check_summary(data: dict[str, Any]) -> str | None:
+    """What is wrong with a summary's shape (None: the fields export, show and report use are
+    there, with the kinds etown writes)."""
+    from pydantic import ValidationError
+
+    from .results import SummaryShape
+
     try:
+        SummaryShape.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        return f"{where}: {first['msg']}"[:300]
+    return None
+
+
+def read_json(path: Path, arg: str = "RESULT", limit: int = 256 << 20) -> Any:
+    """A result's JSON file; EnsembleError (one line) if it cannot be read (or is over `limit` bytes)."""
+    try:
+        if path.stat().st_size > limit:
+            raise EnsembleError(f"{arg}: {path}: larger than {limit >> 20} MB: not a file etown wrote")
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise EnsembleError(f"{arg}: {path}: cannot read: {exc}") from None
+        raise EnsembleError(f"{arg}: {path}: cannot read: {' '.join(str(exc).split())[:200]}") from None
 
 
 def load(path: str | Path) -> EnsembleResult | Comparison:
@@ -174,11 +198,9 @@ def run(
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     sc = loaded.scenario
     runs = default_runs() if runs is None else runs
-    folder = OutputFolder(out if out is not None else Path("results") / sc.name)  # resolved once
+    folder = OutputFolder(out if out is not None else Path("results") / sc.name, "run", RESULT_FILES, (PARTS_DIR,))
     settings = RunSettings(scale=scale, persons_per_agent=persons_per_agent)
-    check_settings(runs, seed, workers, settings)
-    if scheduler:
-        check_scheduler_address(scheduler)
+    check_settings(runs, seed, workers, settings, scheduler)
     folder.check()
     client = connect(scheduler) if scheduler else None  # before the folder is touched
     spec: EnsembleSpec | None = None
@@ -192,7 +214,7 @@ def run(
         source = None if point_estimate else default_source()
         settings = RunSettings(scale=scale, persons_per_agent=persons_per_agent, param_source=source)
         spec = EnsembleSpec(sc, runs, seed, settings)
-        staging = folder.stage(spec, resume)
+        staging = stage_ensemble(folder, spec, resume)
         started = time.perf_counter()
         with tqdm(total=runs, desc=f"{sc.name}", unit="run", disable=not progress, leave=False) as bar:
             aggregate = run_ensemble(spec, staging, workers=workers, client=client, resume=resume, progress=bar.update)
@@ -202,9 +224,9 @@ def run(
         write_json(staging / "summary.json", summary)  # last: its presence means the run finished
         folder.commit()  # replaces the previous results in one step
     except KeyboardInterrupt:
-        raise Interrupted("SIGINT", saved(), runs, folder.root) from None
+        raise Interrupted("SIGINT", saved(), runs, folder.root, folder.staging) from None
     except Terminated:
-        raise Interrupted("SIGTERM", saved(), runs, folder.root) from None
+        raise Interrupted("SIGTERM", saved(), runs, folder.root, folder.staging) from None
     finally:
         if client is not None:
             client.close()
@@ -260,6 +282,7 @@ def compare(
     fresh: bool = False,
     point_estimate: bool = False,
     progress: bool = True,
+    command: str | None = None,
 ) -> Comparison:
     """Compare scenarios on common seeds, as `etown compare` does: replications are added until
     every P has a 95% half-width of at most `precision`, every paired difference of P at most
@@ -268,20 +291,26 @@ def compare(
     P(>= 100 bn) and end-year output with paired differences to `baseline` (default: the first)
     and their 95% CIs; `.chart()`: the comparison figure; `.capped`: whether the cap stopped it)
     and writes compare.csv/json/png to `out` (default results/compare/; finished blocks in
-    `out/parts/`, reused by a rerun)."""
+    `out/parts-compare/`, reused by a rerun). The folder is locked while the comparison runs
+    and its results are committed when it has finished (model/outfolder.py); `command`: the
+    command line the lock names."""
     from .experiments.compare import run_compare, write_compare
     from .experiments.core import Executor, Precision
+    from .outfolder import command_folder
 
     loaded = [s if isinstance(s, LoadedScenario) else load_scenario(s) for s in scenarios]
-    folder = Path(out) if out is not None else Path("results") / "compare"
     settings = RunSettings(scale=scale, param_source=None if point_estimate else default_source())
-    check_settings(max_runs, seed, workers, settings)
-    client = connect(scheduler) if scheduler else None
+    check_settings(max_runs, seed, workers, settings, scheduler)
+    files = ("compare.json", "compare.csv", "compare.png")
+    client = connect(scheduler) if scheduler else None  # before the folder is touched
     try:
-        with tqdm(unit="run", desc="compare", disable=not progress, leave=False) as bar:
+        with command_folder(
+            out if out is not None else Path("results") / "compare", "compare", files, parts=True,
+            progress=progress, holder=command or "model.api.compare",
+        ) as (folder, bar):  # fmt: skip
             cmp = run_compare(
                 loaded,
-                folder,
+                folder.root,
                 baseline=baseline,
                 precision=Precision(precision, output_precision, max_runs),
                 seed=seed,
@@ -290,10 +319,11 @@ def compare(
                 fresh=fresh,
                 progress=bar,
             )
+            write_compare(cmp, folder.stage())
+            folder.commit()
     finally:
         if client is not None:
             client.close()
-    write_compare(cmp, folder)
     return cmp
 
 

@@ -7,15 +7,15 @@ SIGTERM end a command with one line and status 130 / 143 (`etown run` says how t
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated, Any
 
 import matplotlib
+import numpy as np
 import typer
 from typer.core import TyperGroup
 
@@ -25,17 +25,33 @@ except ImportError:  # pragma: no cover - typer built on click
     from click import exceptions as click_exceptions
 
 from .api import DEFAULT_SEED, EnsembleResult, assimilate, compare, run
-from .ensemble import STAGING_DIR, EnsembleError, Interrupted, Terminated, default_runs, stop_helper_processes
+from .ensemble import EnsembleError, default_runs, stop_helper_processes
 from .io import RESULT_DIGITS, write_json
 from .levers import format_effective_levers, format_lever_table, plausibility_warnings
+from .options import OptionError
+from .outfolder import FolderError, command_folder
 from .scenario import ScenarioError, load_scenario
 from .score import ObservationsError
+from .signals import EXIT_STATUS, Interrupted, Terminated, install_sigterm, restore_sigterm
 from .store import StoreError
 
-USER_ERRORS = (ScenarioError, EnsembleError, ObservationsError, StoreError)
+USER_ERRORS = (ScenarioError, EnsembleError, ObservationsError, StoreError, FolderError, OptionError)
 MAX_MESSAGE = 500
 """Longest error line printed (user input in it is cut before that)."""
-EXIT_STATUS = {"SIGINT": 130, "SIGTERM": 143}
+_ARGV: list[str] = []
+"""The arguments of the command being run (what a resume command repeats)."""
+COMPARE_FILES = ("compare.json", "compare.csv", "compare.png")
+EFFECTS_FILES = ("effects.json", "effects.csv", "effects_money.csv", "effects.png")
+DISCOVER_FILES = ("discover.json", "discover.csv", "discover.md", "boxes.png")
+OPTIMIZE_FILES = ("optimize.json", "frontier.csv", "evaluations.csv", "frontier.png")
+UNCERTAINTY_FILES = ("uncertainty.json", "uncertainty.csv", "uncertainty.png")
+SENSITIVITY_FILES = ("sensitivity.json", "indices.csv", "indices_morris.png", "indices_sobol.png",
+                     "design_morris.csv", "design_sobol.csv")  # fmt: skip
+CALIBRATE_FILES = ("calibrated.yaml", "fit_table.csv", "posterior.csv", "generations.csv",
+                   "posterior_predictive.csv", "fit_plot.png", "posterior.png", "generations.png")  # fmt: skip
+SCREEN_FILES = ("screening.csv", "screening_long.csv")
+BACKTEST_FILES = ("backtest.json", "backtest.png")
+"""Each command's result files in its output folder, the primary one (written last) first."""
 
 
 def one_line(message: str) -> str:
@@ -109,18 +125,14 @@ def _command(ctx: Any) -> str:
     return " ".join(["etown", *path[1:]])
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise Terminated()
-
-
 class EtownGroup(TyperGroup):
     """Turns usage errors, user errors and interruptions of any command into one line."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
-        old_handler = None
-        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-            old_handler = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends a command like Ctrl-C
+        old_handler = install_sigterm()  # SIGTERM ends a command like Ctrl-C
+        given = kwargs.get("args", args[0] if args else None)
+        _ARGV[:] = [str(a) for a in (sys.argv[1:] if given is None else given)]
         try:
             status = super().main(*args, **kwargs)
         except click_exceptions.NoArgsIsHelpError as exc:
@@ -137,8 +149,7 @@ class EtownGroup(TyperGroup):
             sys.exit(130)
         finally:
             stop_helper_processes()
-            if old_handler is not None:
-                signal.signal(signal.SIGTERM, old_handler)
+            restore_sigterm(old_handler)
         sys.exit(status if isinstance(status, int) else 0)
 
     def invoke(self, ctx: Any) -> Any:
@@ -147,11 +158,48 @@ class EtownGroup(TyperGroup):
         except USER_ERRORS as exc:
             fail(str(exc))
         except Interrupted as exc:
-            fail(f"{exc}; finished runs are kept in {exc.folder / STAGING_DIR}", EXIT_STATUS[exc.signame])
+            fail(interrupted_message(exc), EXIT_STATUS[exc.signame])
         except KeyboardInterrupt:
-            fail("interrupted (SIGINT)", 130)
+            fail(f"interrupted (SIGINT); start again with: {again()}", 130)
         except Terminated:
-            fail("terminated (SIGTERM)", 143)
+            fail(f"terminated (SIGTERM); start again with: {again()}", 143)
+        except OSError as exc:
+            fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"{exc.strerror or exc}")
+        except MemoryError:
+            fail("out of memory: the settings need more memory than this machine has; lower --max-runs, the "
+                 "design's size, --scale or --workers")  # fmt: skip
+
+
+def again(out: Path | None = None, drop: tuple[str, ...] = ("--fresh",), add: tuple[str, ...] = ()) -> str:
+    """The command being run, as a shell line that repeats it: its arguments as given, without
+    `drop`, with `--out` made absolute (or added: `out`) and `add` at the end."""
+    words, skip, seen_out = [], False, False
+    for i, word in enumerate(_ARGV):
+        if skip:
+            skip = False
+            continue
+        if word in drop:
+            continue
+        if out is not None and (word == "--out" or word.startswith("--out=")):
+            seen_out = True
+            skip = word == "--out" and i + 1 < len(_ARGV)
+            words += ["--out", str(out)]
+            continue
+        words.append(word)
+    if out is not None and not seen_out:
+        words += ["--out", str(out)]
+    return shlex.join(["etown", *words, *[a for a in add if a not in words]])
+
+
+def interrupted_message(exc: Interrupted) -> str:
+    """The line of an interrupted command: the work finished, where it is kept, and the exact
+    command that resumes it (or, for a command that keeps nothing, starts it again)."""
+    folder = Path(exc.folder) if exc.folder is not None else None
+    if exc.kept is None:
+        return (
+            f"{exc}; nothing is kept (results are written when the command finishes); start again with: {again(folder)}"
+        )
+    return f"{exc}; finished {exc.unit}s are kept in {exc.kept}; resume with: {again(folder)}"
 
 
 matplotlib.use("Agg")  # the command draws to files only; library code never picks a backend
@@ -173,7 +221,9 @@ PRECISION = Annotated[
 OUTPUT_PRECISION = Annotated[
     float, typer.Option(min=0.01, max=1000.0, help="95% half-width to reach for paired output differences, bn yuan/yr")
 ]
-FRESH = Annotated[bool, typer.Option(help="discard the finished blocks saved in --out/parts (else they are reused)")]
+FRESH = Annotated[
+    bool, typer.Option(help="discard the finished blocks saved in --out/parts-<command> (else they are reused)")
+]
 QUIET = Annotated[bool, typer.Option(help="no progress bar")]
 SEED = Annotated[int, typer.Option(min=0, help="master seed")]
 SCALE = Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")]
@@ -181,17 +231,76 @@ WORKERS = Annotated[int, typer.Option(min=1, help="local worker processes")]
 SCHEDULER = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")]
 
 
-def _bar(quiet: bool, desc: str):
-    """A progress bar of runs whose total grows as rounds ask for more (shown on a terminal)."""
-    from tqdm import tqdm
-
-    return tqdm(total=0, unit="run", desc=desc, disable=quiet or not sys.stderr.isatty(), leave=False)
-
-
 def _executor(workers: int, scheduler: str | None):
     from .experiments.core import Executor
 
     return Executor(workers, _client(scheduler))
+
+
+def _holder() -> str:
+    """The command line, as the lock of its output folder names it."""
+    return shlex.join(["etown", *_ARGV])
+
+
+def _progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+def _check(workers: int, seed: int, scheduler: str | None, total_runs: float, scale: float, fix: str) -> None:
+    """The options every command that runs the model shares, checked before any work (one line
+    each): workers bounded by the cores, the seed in range, the scheduler address parsed, and
+    the replications planned (at most `total_runs`) and the memory they need; `fix`: the options
+    that lower them."""
+    from .ensemble import RunSettings, check_scheduler_address, run_memory
+    from .options import check_seed, check_work, check_workers
+
+    check_workers(workers, scheduler)
+    check_seed(seed)
+    if scheduler:
+        check_scheduler_address(scheduler)
+    check_work(total_runs, 1 if scheduler else workers, run_memory(RunSettings(scale=scale)), fix=fix)
+
+
+@contextlib.contextmanager
+def _working(
+    out: Path,
+    command: str,
+    files: tuple[str, ...],
+    workers: int,
+    scheduler: str | None,
+    *,
+    parts: bool = True,
+    quiet: bool = False,
+    unit: str = "run",
+) -> Any:
+    """The executor of a command's work (its Dask scheduler reached before the output folder is
+    touched) and its output folder, checked and locked for the whole command: yields
+    (folder, progress bar, executor); the Dask client is closed after, whatever happens."""
+    executor = _executor(workers, scheduler)
+    try:
+        with command_folder(
+            out, command, files, parts=parts, progress=_progress(quiet), unit=unit, holder=_holder()
+        ) as (folder, bar):
+            yield folder, bar, executor
+    finally:
+        close_client(executor.client)
+
+
+def _default_workers(workers: int | None) -> int:
+    """--workers as given, else 2 (at most the cores)."""
+    from .options import usable_cores
+
+    return workers if workers is not None else min(2, usable_cores())
+
+
+@contextlib.contextmanager
+def _one_file(target: Path, command: str) -> Any:
+    """The folder of a command's one output file (`target`), checked and locked; yields
+    (folder, staging): write the file into staging under its name, then commit."""
+    if target.is_dir():
+        fail(f"--out: {target} is a folder; give a file name")
+    with command_folder(target.parent, command, (target.name,), holder=_holder()) as (folder, _):
+        yield folder, folder.stage()
 
 
 def _run_settings(scale: float, point_estimate: bool = False):
@@ -248,11 +357,8 @@ def run_cmd(
     except Interrupted as exc:
         options = {"scale": scale, "point-estimate": point_estimate, "quiet": quiet}
         options.update({"scheduler": scheduler} if scheduler else {"workers": workers})
-        again = resume_command(scenario, runs, seed, options, exc.folder)
-        fail(
-            f"{exc}; finished runs are kept in {exc.folder / STAGING_DIR}; resume with: {again}",
-            EXIT_STATUS[exc.signame],
-        )
+        command = resume_command(scenario, runs, seed, options, exc.folder)
+        fail(f"{exc}; finished runs are kept in {exc.kept}; resume with: {command}", EXIT_STATUS[exc.signame])
     except OSError as exc:
         write_failed(exc)
     typer.echo(result.table())
@@ -341,7 +447,7 @@ def calibrate_cmd(
     scale: Annotated[float, typer.Option(min=0.01, max=1.0, help="share of firms simulated")] = 0.1,
     particles: Annotated[int, typer.Option(min=10, help="ABC-SMC particles")] = 400,
     seed: Annotated[int, typer.Option(min=0, help="seed of the calibration")] = 2015,
-    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 2,
+    workers: Annotated[int | None, typer.Option(min=1, help="local worker processes [default: 2]")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
     minutes: Annotated[float, typer.Option(min=0.1, help="wall-time budget of the ABC-SMC")] = 35.0,
     max_simulations: Annotated[int, typer.Option(min=100, help="simulation budget")] = 40_000,
@@ -353,16 +459,23 @@ def calibrate_cmd(
     """Bayesian calibration (ABC-SMC) to the 2015-2020 history; prints the fit table."""
     from .calibration import fit
 
-    client = _client(scheduler)
+    workers = _default_workers(workers)
+    _check(workers, seed, scheduler, max_simulations if not screen else 10**4, scale, "--max-simulations or --scale")
     if screen:
         from .calibration.screen import screen as run_screen
 
-        rank, long = run_screen(scale=scale, seed=seed, workers=workers, client=client)
-        out.mkdir(parents=True, exist_ok=True)
-        rank.to_csv(out / "screening.csv", index=False)
-        long.to_csv(out / "screening_long.csv", index=False)
+        with _working(out, "calibrate", SCREEN_FILES, workers, scheduler, parts=False, unit="simulation") as (
+            folder,
+            _,
+            executor,
+        ):
+            rank, long = run_screen(scale=scale, seed=seed, workers=workers, client=executor.client)
+            staging = folder.stage()
+            rank.to_csv(staging / "screening.csv", index=False)
+            long.to_csv(staging / "screening_long.csv", index=False)
+            folder.commit()
         typer.echo(rank.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
-        typer.echo(f"results: {out}/screening.csv")
+        typer.echo(f"results: {folder.root}/screening.csv")
         return
     cfg = fit.CalibConfig(
         scale=scale,
@@ -373,10 +486,16 @@ def calibrate_cmd(
         max_simulations=max_simulations,
         until=until,
     )
-    try:
-        cal, table, post = fit.run_calibration(cfg, out, write=write and until == 2020, client=client, progress=_say())
-    finally:
-        close_client(client)
+    with _working(out, "calibrate", CALIBRATE_FILES, workers, scheduler, parts=False, unit="simulation") as (
+        folder,
+        _,
+        executor,
+    ):
+        staging = folder.stage()
+        cal, table, post = fit.run_calibration(
+            cfg, staging, write=write and until == 2020, client=executor.client, progress=_say()
+        )
+        folder.commit()
     typer.echo(fit.format_table(table))
     typer.echo(post.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     smc = cal.smc
@@ -384,7 +503,7 @@ def calibrate_cmd(
         f"{smc.simulations} simulations in {cal.wall_time_s:.0f} s on {cal.workers}; {len(smc.generations) - 1} "
         f"generations; stop: {smc.stop_reason}"
     )
-    typer.echo(f"results: {out}/" + ("; model/data/calibrated.yaml" if write and until == 2020 else ""))
+    typer.echo(f"results: {folder.root}/" + ("; model/data/calibrated.yaml" if write and until == 2020 else ""))
 
 
 @app.command("backtest")
@@ -394,7 +513,7 @@ def backtest_cmd(
     particles: Annotated[int, typer.Option(min=10, help="ABC-SMC particles")] = 200,
     draws: Annotated[int, typer.Option(min=10, help="posterior-predictive runs scored")] = 200,
     seed: Annotated[int, typer.Option(min=0, help="seed")] = 2018,
-    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 2,
+    workers: Annotated[int | None, typer.Option(min=1, help="local worker processes [default: 2]")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address")] = None,
     minutes: Annotated[float, typer.Option(min=0.1, help="wall-time budget of the calibration")] = 12.0,
     out: Annotated[Path, typer.Option(help="folder for backtest.json and backtest.png")] = Path("results/backtest"),
@@ -402,16 +521,21 @@ def backtest_cmd(
     """Out-of-sample test: calibrate on data to UNTIL, project to 2020, score against what followed."""
     from .calibration import backtest
 
+    workers = _default_workers(workers)
+    _check(workers, seed, scheduler, particles * 100 + draws, scale, "--particles, --draws or --scale")
     cfg = backtest.default_config(
         until=until, scale=scale, particles=particles, ppc_draws=draws, seed=seed, workers=workers, max_minutes=minutes
     )
-    client = _client(scheduler)
-    try:
-        report = backtest.run_backtest(cfg, out, client=client, progress=_say())
-    finally:
-        close_client(client)
+    with _working(out, "backtest", BACKTEST_FILES, workers, scheduler, parts=False, unit="simulation") as (
+        folder,
+        _,
+        executor,
+    ):
+        staging = folder.stage()
+        report = backtest.run_backtest(cfg, staging, client=executor.client, progress=_say())
+        folder.commit()
     typer.echo(backtest.format_report(report))
-    typer.echo(f"results: {out}/ (backtest.json, backtest.png)")
+    typer.echo(f"results: {folder.root}/ (backtest.json, backtest.png)")
 
 
 @app.command("uncertainty")
@@ -432,35 +556,29 @@ def uncertainty_cmd(
     from .calibration.store import default_source
     from .experiments import uncertainty as unc
 
-    try:
-        sc = load_scenario(scenario).scenario
-    except ScenarioError as exc:
-        fail(str(exc))
-    from .experiments.core import Executor
-
+    sc = load_scenario(scenario).scenario
+    _check(workers, seed, scheduler, params * baselines * seeds, scale, "--params, --baselines, --seeds or --scale")
     out = out if out is not None else Path("results") / "uncertainty" / sc.name
-    client = _client(scheduler)
-    try:
-        with _bar(quiet, "uncertainty") as bar:
-            table = unc.run_uncertainty(
-                sc,
-                source=default_source(),
-                params=params,
-                baselines=baselines,
-                seeds=seeds,
-                scale=scale,
-                master=seed,
-                executor=Executor(workers, client),
-                out=out,
-                fresh=fresh,
-                progress=bar,
-            )
-    finally:
-        close_client(client)
-    meta = {"scenario": sc.name, "params": params, "baselines": baselines, "seeds": seeds, "scale": scale, "seed": seed}
-    unc.write_outputs(table, meta, out)
+    with _working(out, "uncertainty", UNCERTAINTY_FILES, workers, scheduler, quiet=quiet) as (folder, bar, executor):
+        table = unc.run_uncertainty(
+            sc,
+            source=default_source(),
+            params=params,
+            baselines=baselines,
+            seeds=seeds,
+            scale=scale,
+            master=seed,
+            executor=executor,
+            out=folder.root,
+            fresh=fresh,
+            progress=bar,
+        )
+        meta = {"scenario": sc.name, "params": params, "baselines": baselines, "seeds": seeds, "scale": scale,
+                "seed": seed}  # fmt: skip
+        unc.write_outputs(table, meta, folder.stage())
+        folder.commit()
     typer.echo(unc.format_table(table))
-    typer.echo(f"results: {out}/ (uncertainty.csv, uncertainty.json, uncertainty.png)")
+    typer.echo(f"results: {folder.root}/ (uncertainty.csv, uncertainty.json, uncertainty.png)")
 
 
 @app.command("sensitivity")
@@ -473,17 +591,17 @@ def sensitivity_cmd(
     runs_per_point: Annotated[int, typer.Option(min=1, help="replications per design point (same seeds)")] = 10,
     scale: Annotated[float, typer.Option(min=0.001, max=1.0, help="share of firms simulated")] = 0.05,
     seed: Annotated[int, typer.Option(min=0, help="seed of the design and the replications")] = DEFAULT_SEED,
-    workers: Annotated[int, typer.Option(min=1, help="local worker processes")] = 2,
+    workers: Annotated[int | None, typer.Option(min=1, help="local worker processes [default: 2]")] = None,
     inputs: Annotated[str | None, typer.Option(help="comma-separated inputs to vary [default: all]")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder [default: results/sensitivity/<scenario>]")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
+    fresh: FRESH = False,
 ) -> None:
     """Global sensitivity of the target-cluster outcomes to parameters and levers (SALib)."""
-    from tqdm import tqdm
-
     from .calibration import sensitivity as sa
 
+    workers = _default_workers(workers)
     if method not in ("morris", "sobol", "both"):
         fail(f"--method: must be morris, sobol or both, got {method!r}")
     try:
@@ -491,15 +609,19 @@ def sensitivity_cmd(
         chosen = sa.select_inputs([s.strip() for s in inputs.split(",") if s.strip()] if inputs else None)
         if method != "morris" and sobol_n & (sobol_n - 1):
             raise ValueError(f"--sobol-n must be a power of two, got {sobol_n}")
-    except ScenarioError as exc:
-        fail(str(exc))
     except ValueError as exc:
         fail(f"--inputs: {exc}" if "input" in str(exc) else str(exc))
     total = sa.design_size(method, len(chosen), n, sobol_n, sobol_top)  # type: ignore[arg-type]
+    _check(workers, seed, scheduler, total * runs_per_point, scale, "--n, --sobol-n, --runs-per-point or --scale")
+    sa.nominal_point(sc)  # the scenario's levers as design values (one line if one cannot be)
     out = out if out is not None else Path("results") / "sensitivity" / sc.name
     typer.echo(f"{method}: {total} design points x {runs_per_point} runs, scale {scale}, {workers} worker(s)", err=True)
-    client = _client(scheduler)
-    with tqdm(total=total, unit="pt", disable=quiet or not sys.stderr.isatty(), leave=False) as bar:
+    with _working(out, "sensitivity", SENSITIVITY_FILES, workers, scheduler, quiet=quiet, unit="design point") as (
+        folder,
+        bar,
+        executor,
+    ):
+        bar.total = total
         result = sa.run_sensitivity(
             sc,
             method=method,  # type: ignore[arg-type]
@@ -512,16 +634,15 @@ def sensitivity_cmd(
             workers=workers,
             inputs=[i.name for i in chosen],
             progress=bar.update,
-            client=client,
+            client=executor.client,
+            parts=folder.root,
+            fresh=fresh,
         )
-    close_client(client)
-    try:
-        sa.write_outputs(result, out)
-    except OSError as exc:
-        write_failed(exc)
+        sa.write_outputs(result, folder.stage())
+        folder.commit()
     typer.echo(f"ten most influential inputs ({result.meta['ranking_method']}, {result.meta['wall_time_s']:.0f} s):")
     typer.echo(result.top_table(10))
-    typer.echo(f"results: {out}/ (indices.csv, sensitivity.json, indices_*.png, design_*.csv)")
+    typer.echo(f"results: {folder.root}/ (indices.csv, sensitivity.json, indices_*.png, design_*.csv)")
 
 
 @app.command("score")
@@ -531,17 +652,13 @@ def score_cmd(
     out: Annotated[Path | None, typer.Option(help="score file [default: RESULTS_DIR/score.json]")] = None,
 ) -> None:
     """Score a finished ensemble against observed values and threshold events."""
-    from .score import ObservationsError, format_score_table, score_ensemble
+    from .score import format_score_table, score_ensemble
 
-    try:
-        report = score_ensemble(results_dir, observations)
-    except ObservationsError as exc:
-        fail(str(exc))
+    report = score_ensemble(results_dir, observations)
     target = out if out is not None else results_dir / "score.json"
-    try:
-        write_json(target, report, digits=RESULT_DIGITS)
-    except OSError as exc:
-        fail(f"cannot write {target}: {exc}")
+    with _one_file(target, "score") as (folder, staging):
+        write_json(staging / target.name, report, digits=RESULT_DIGITS)
+        folder.commit()
     typer.echo(format_score_table(report))
     typer.echo(f"score: {target}")
 
@@ -573,37 +690,32 @@ def effects_cmd(
 ) -> None:
     """The effect of each lever (or measure): scenario with it minus scenario without it, on common seeds,
     to a stated precision; per target cluster, end-year output and P(>= 100 bn); per yuan spent."""
-    from .ensemble import check_settings
     from .experiments.core import Precision
-    from .experiments.effects import run_effects, write_effects
+    from .experiments.effects import lever_variants, measure_variants, run_effects, write_effects
 
     if by not in ("lever", "measure"):
         fail(f"--by: must be lever or measure, got {by!r}")
     sc = load_scenario(scenario).scenario
+    count = len(lever_variants(sc) if by == "lever" else measure_variants(sc)) + 1
+    _check(workers, seed, scheduler, count * max_runs, scale, "--max-runs or --scale")
     settings = _run_settings(scale)
-    check_settings(max_runs, seed, workers, settings)
     out = out if out is not None else Path("results") / "effects" / sc.name
-    executor = _executor(workers, scheduler)
-    try:
-        with _bar(quiet, "effects") as bar:
-            result = run_effects(
-                sc,
-                by=by,
-                precision=Precision(precision, output_precision, max_runs),
-                seed=seed,
-                settings=settings,
-                executor=executor,
-                out=out,
-                fresh=fresh,
-                progress=bar,
-            )
-        write_effects(result, out)
-    except OSError as exc:
-        write_failed(exc)
-    finally:
-        close_client(executor.client)
+    with _working(out, "effects", EFFECTS_FILES, workers, scheduler, quiet=quiet) as (folder, bar, executor):
+        result = run_effects(
+            sc,
+            by=by,
+            precision=Precision(precision, output_precision, max_runs),
+            seed=seed,
+            settings=settings,
+            executor=executor,
+            out=folder.root,
+            fresh=fresh,
+            progress=bar,
+        )
+        write_effects(result, folder.stage())
+        folder.commit()
     typer.echo(result.format())
-    typer.echo(f"results: {out}/ (effects.csv, effects_money.csv, effects.json, effects.png)")
+    typer.echo(f"results: {folder.root}/ (effects.csv, effects_money.csv, effects.json, effects.png)")
 
 
 @app.command("compare")
@@ -634,26 +746,25 @@ def compare_cmd(
         fail("SCENARIOS: give at least two scenario files (a file may be given twice)")
     loaded = [load_scenario(p) for p in scenarios]
     pick_baseline(loaded, labels(loaded), baseline)
+    _check(workers, seed, scheduler, len(loaded) * max_runs, scale, "--max-runs or --scale")
     for sc in {id(x.scenario): x.scenario for x in loaded}.values():
         _warn_implausible(sc)
-    try:
-        cmp = compare(
-            loaded,
-            baseline=baseline,
-            precision=precision,
-            output_precision=output_precision,
-            max_runs=max_runs,
-            seed=seed,
-            scale=scale,
-            workers=workers,
-            out=out,
-            scheduler=scheduler,
-            fresh=fresh,
-            point_estimate=point_estimate,
-            progress=not quiet and sys.stderr.isatty(),
-        )
-    except OSError as exc:
-        write_failed(exc)
+    cmp = compare(
+        loaded,
+        baseline=baseline,
+        precision=precision,
+        output_precision=output_precision,
+        max_runs=max_runs,
+        seed=seed,
+        scale=scale,
+        workers=workers,
+        out=out,
+        scheduler=scheduler,
+        fresh=fresh,
+        point_estimate=point_estimate,
+        progress=_progress(quiet),
+        command=_holder(),
+    )
     typer.echo(cmp.format())
     typer.echo(f"results: {out}/ (compare.csv, compare.json, compare.png)")
 
@@ -686,7 +797,6 @@ def discover_cmd(
 ) -> None:
     """Scenario discovery: Latin hypercube over lever ranges; each point replicated until its P is decided
     against p_min (or precise); PRIM boxes on the decided points (discover.md/json/csv, boxes.png)."""
-    from .ensemble import check_settings
     from .experiments.discover import read_levers_file, require_prim, run_discovery, write_discovery
 
     spec = read_levers_file(levers_file)
@@ -694,22 +804,17 @@ def discover_cmd(
     spec.p_min = spec.p_min if p_min is None else p_min
     spec.precision = spec.precision if precision is None else precision
     spec.max_runs = max_runs or spec.max_runs
+    _check(workers, seed, scheduler, spec.points * spec.max_runs, scale, "--points, --max-runs or --scale")
     settings = _run_settings(scale)
-    check_settings(spec.max_runs, seed, workers, settings)
     require_prim()  # the discovery extra is installed (one line if not)
-    executor = _executor(workers, scheduler)
-    try:
-        with _bar(quiet, "discover") as bar:
-            result = run_discovery(
-                spec, seed=seed, settings=settings, executor=executor, out=out, fresh=fresh, progress=bar
-            )
-        write_discovery(result, out)
-    except OSError as exc:
-        write_failed(exc)
-    finally:
-        close_client(executor.client)
+    with _working(out, "discover", DISCOVER_FILES, workers, scheduler, quiet=quiet) as (folder, bar, executor):
+        result = run_discovery(
+            spec, seed=seed, settings=settings, executor=executor, out=folder.root, fresh=fresh, progress=bar
+        )
+        write_discovery(result, folder.stage())
+        folder.commit()
     typer.echo(result.format())
-    typer.echo(f"results: {out}/ (discover.md, discover.json, discover.csv, boxes.png)")
+    typer.echo(f"results: {folder.root}/ (discover.md, discover.json, discover.csv, boxes.png)")
 
 
 @app.command("optimize")
@@ -744,7 +849,6 @@ def optimize_cmd(
 ) -> None:
     """Lowest annual special-fund budget (and its split over instruments and target sectors) for which
     P(all four targets), or one cluster's P, reaches TARGET, decided at a stated precision."""
-    from .ensemble import check_settings
     from .experiments import optimize as opt
     from .sectors import TARGET_SECTORS
 
@@ -753,8 +857,10 @@ def optimize_cmd(
     if budget_min >= budget_max:
         fail(f"--budget-min: must be below --budget-max ({budget_max:g}), got {budget_min:g}")
     sc = load_scenario(scenario).scenario
+    decisions = 2 + max(1, int(np.ceil(np.log2(max(budget_max - budget_min, budget_tol) / budget_tol)))) + 8
+    planned = trials * search_runs + decisions * max_runs
+    _check(workers, seed, scheduler, planned, scale, "--trials, --search-runs, --max-runs or --scale")
     settings = _run_settings(scale)
-    check_settings(max(search_runs, max_runs), seed, workers, settings)
     try:
         import optuna  # noqa: F401
     except ImportError:
@@ -770,35 +876,30 @@ def optimize_cmd(
         budget_tol=budget_tol * 1e9,
         weight_max=weight_max,
     )
-    executor = _executor(workers, scheduler)
     say = _say()
-    try:
-        with _bar(quiet, "optimize") as bar:
+    with _working(out, "optimize", OPTIMIZE_FILES, workers, scheduler, quiet=quiet) as (folder, bar, executor):
 
-            def stage(name: str) -> None:
-                bar.set_description(f"optimize: {name}")
-                if name == opt.SEARCH:
-                    bar.total = trials * search_runs  # the decisions add to it as they ask for runs
-                    bar.refresh()
+        def stage(name: str) -> None:
+            bar.set_description(f"optimize: {name}")
+            if name == opt.SEARCH:
+                bar.total = trials * search_runs  # the decisions add to it as they ask for runs
+                bar.refresh()
 
-            result = opt.run_optimize(
-                sc,
-                cfg,
-                cluster=cluster,
-                run_settings=settings,
-                executor=executor,
-                out=out,
-                fresh=fresh,
-                progress=bar,
-                on_stage=stage if say and not quiet else None,
-            )
-        opt.write_optimize(result, out)
-    except OSError as exc:
-        write_failed(exc)
-    finally:
-        close_client(executor.client)
+        result = opt.run_optimize(
+            sc,
+            cfg,
+            cluster=cluster,
+            run_settings=settings,
+            executor=executor,
+            out=folder.root,
+            fresh=fresh,
+            progress=bar,
+            on_stage=stage if say and not quiet else None,
+        )
+        opt.write_optimize(result, folder.stage())
+        folder.commit()
     typer.echo(result.format())
-    typer.echo(f"results: {out}/ (optimize.json, frontier.csv, evaluations.csv, frontier.png)")
+    typer.echo(f"results: {folder.root}/ (optimize.json, frontier.csv, evaluations.csv, frontier.png)")
 
 
 @app.command("assimilate")
@@ -868,12 +969,21 @@ def export_cmd(
     ] = None,
 ) -> None:
     """Export a finished ensemble's tables (clusters, bands, runs, zone, inputs) to CSV or Excel."""
-    from .export import export
+    from .export import FORMATS, csv_names, export_tables, workbook_name, write_csv, write_workbook_file
 
-    try:
-        target = export(results_dir, format, out)
-    except OSError as exc:
-        write_failed(exc)
+    if format not in FORMATS:
+        fail(f"--format: must be csv or xlsx, got {format!r}")
+    found, summary = export_tables(results_dir, format)
+    if format == "csv":
+        target = out if out is not None else results_dir / "export"
+        with command_folder(target, "export", csv_names(found), holder=_holder()) as (folder, _):
+            write_csv(found, folder.stage())
+            folder.commit()
+    else:
+        target = out if out is not None else results_dir / workbook_name(summary, results_dir)
+        with _one_file(target, "export") as (folder, staging):
+            write_workbook_file(staging / target.name, found, summary, results_dir)
+            folder.commit()
     typer.echo(f"exported: {target}")
 
 
@@ -904,13 +1014,14 @@ def report_cmd(
 ) -> None:
     """Write one self-contained HTML report (images embedded, print-ready) from finished results:
     the first etown run result is the main one; several are compared with the baseline."""
-    from .report import write_report
+    from .report import build_report, report_path
 
     language = _lang(lang)
-    try:
-        target = write_report(results, language, out, baseline)
-    except OSError as exc:
-        write_failed(exc)
+    target = out if out is not None else report_path(results[0], language)
+    html = build_report(results, language, baseline)  # every result read and checked first
+    with _one_file(target, "report") as (folder, staging):
+        (staging / target.name).write_text(html, encoding="utf-8")
+        folder.commit()
     typer.echo(f"report: {target}")
 
 
@@ -928,18 +1039,18 @@ def show_cmd(
     language = _lang(lang)
     res = load(result)
     suffix = "" if language == "en" else f"_{language}"
-    folder = out if out is not None else result
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
+    name = f"fan_chart{suffix}.png" if isinstance(res, EnsembleResult) else f"compare{suffix}.png"
+    folder_path = out if out is not None else result
+    with command_folder(folder_path, "show", (name,), holder=_holder()) as (folder, _):
+        staging = folder.stage()
         if isinstance(res, EnsembleResult):
             typer.echo(res.table() if language == "en" else format_headline(res.summary, language))
-            target = save_figure(res.fan_chart(lang=language), folder / f"fan_chart{suffix}.png", lang=language)
+            save_figure(res.fan_chart(lang=language), staging / name, lang=language)
         else:
             typer.echo(res.format())
-            target = save_figure(res.chart(language), folder / f"compare{suffix}.png", lang=language)
-    except OSError as exc:
-        write_failed(exc)
-    typer.echo(f"chart: {target}")
+            save_figure(res.chart(language), staging / name, lang=language)
+        folder.commit()
+    typer.echo(f"chart: {folder.root / name}")
 
 
 @app.command("dashboard")

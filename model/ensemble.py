@@ -12,15 +12,11 @@ interrupted ensemble resumes where it stopped (`resume=True`) and memory stays b
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import math
 import os
 import shutil
-import signal
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError
 from dataclasses import asdict, dataclass, field
@@ -41,15 +37,18 @@ from .executor import run_tasks
 from .inputs import ParamSource, RunInputs
 from .io import atomic_path, echo
 from .levers import Schedule, _walk_values
+from .options import MAX_SEED, MAX_WORKERS, check_work, check_workers
+from .outfolder import LOCK_FILE, MARK, FolderError, OutputFolder, parts_name, staging_name
 from .params import Params
 from .records import QUARTER_METRICS, ZONE_METRICS, RunRecord
 from .scenario import Scenario
 from .sectors import SECTOR_IDS
+from .signals import Interrupted, Terminated, signals_deferred
 from .store import MANIFEST, PartStore, own_copy
 
 CHUNK_RUNS = 10
 """Replications per persisted part (fixed, so parts are the same whatever the workers)."""
-PARTS_DIR = "parts"
+PARTS_DIR = parts_name("run")
 RESULT_FILES = ("summary.json", "runs.parquet", "zone.parquet", "inputs.parquet", "quarters.parquet", "fan_chart.png")
 """Files of a finished ensemble in its folder; summary.json is written last."""
 TABLES = {"sectors": "runs.parquet", "zone": "zone.parquet", "inputs": "inputs.parquet", "quarters": "quarters.parquet"}
@@ -63,13 +62,10 @@ DASK_PROTOCOLS = ("tcp", "tls")
 """Scheduler address protocols etown accepts (checked before connecting)."""
 MAX_RUNS = 1_000_000
 """Most replications in one ensemble (the aggregate holds ~0.6 KB per run)."""
-MAX_WORKERS = 256
-STAGING_DIR = "unfinished"
+STAGING_DIR = staging_name("run")
 """Where a run in progress keeps its parts and results inside --out until it finishes."""
-LOCK_FILE = ".etown.lock"
-"""Lock file of --out while a run uses it (holds the holder's pid, host, start and command)."""
-OWNER_MARK = ".etown"
-"""Marks a folder (--out, or its staging folder) as written by etown."""
+OWNER_MARK = MARK
+__all__ = ["LOCK_FILE", "FolderError", "Interrupted", "OutputFolder", "Terminated", "signals_deferred"]
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -228,14 +224,37 @@ def _part_paths(parts: Path, chunk: int) -> tuple[Path, ...]:
 
 
 def _chunk_done(store: PartStore, chunk: int) -> bool:
+    """All the chunk's parts are listed and there (what a count of finished runs needs)."""
     return all(store.has(name) for name in _part_names(chunk))
 
 
-def _write_part(store: PartStore, chunk: int, runs: list[int], tables: tuple[pd.DataFrame, ...]) -> None:
+def _part_meta(spec: EnsembleSpec, chunk: int, runs: list[int]) -> dict[str, Any]:
+    """What a chunk's part line records (and `--resume` checks): chunk, run indices, seed."""
+    return {"chunk": chunk, "runs": [runs[0], runs[-1] + 1], "seed": spec.seed}
+
+
+def _chunk_verified(store: PartStore, spec: EnsembleSpec, chunk: int, runs: list[int]) -> bool:
+    """The chunk's parts pass every check of the store (size, checksum, chunk, runs, seed); a
+    chunk with a damaged or foreign part is computed again, whole."""
+    names = _part_names(chunk)
+    if not all(name in store.entries() for name in names):  # not finished: run it
+        return False
+    meta = _part_meta(spec, chunk, runs)
+    for name in names:
+        why = store.problem(name, **meta)
+        if why is not None:
+            store.reject(name, why)
+            return False
+    return True
+
+
+def _write_part(
+    store: PartStore, spec: EnsembleSpec, chunk: int, runs: list[int], tables: tuple[pd.DataFrame, ...]
+) -> None:
     """The chunk's parts, the sector part last (a chunk is done when all of them are listed)."""
     parts = list(zip(_part_names(chunk), tables, strict=True))
     for name, table in [*parts[1:], parts[0]]:
-        store.put(name, lambda p, t=table: t.to_parquet(p, index=False), chunk=chunk, runs=[runs[0], runs[-1] + 1])
+        store.put(name, lambda p, t=table: t.to_parquet(p, index=False), **_part_meta(spec, chunk, runs))
 
 
 def _remove_stale(out: Path, parts: Path) -> None:
@@ -273,15 +292,24 @@ def check_manifest(parts: Path, spec: EnsembleSpec) -> None:
     PartStore.open(parts, "ensemble", spec.fingerprint(), hint=RESUME_HINT)
 
 
-def _read_part(store: PartStore, chunk: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A chunk's tables as saved (checked against their listed size and checksum), with the
-    columns EnsembleAggregate uses."""
-    sector_path, zone_path = (store.verify(name) for name in _part_names(chunk)[:2])
+def _read_part(store: PartStore, chunk: int, runs: list[int]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """A chunk's tables as saved (verified by `_chunk_verified`), with the columns
+    EnsembleAggregate uses; None (the part rejected, to be computed again) when a table cannot
+    be read or does not hold exactly the chunk's runs."""
+    names = _part_names(chunk)[:2]
     zone_columns = ["run", "year", *(col for col, _ in ZONE_REPORT.values())]
-    return (
-        pd.read_parquet(sector_path, columns=["run", "year", "sector", "output_yuan"]),
-        pd.read_parquet(zone_path, columns=zone_columns),
-    )
+    frames = []
+    for name, columns in zip(names, (["run", "year", "sector", "output_yuan"], zone_columns), strict=True):
+        try:
+            frame = pd.read_parquet(store.path(name), columns=columns)
+        except Exception as exc:
+            store.reject(name, f"cannot be read: {_one_line(exc)[:100]}")
+            return None
+        if sorted(set(frame["run"].tolist())) != runs:
+            store.reject(name, f"holds runs other than {runs[0]}-{runs[-1]}")
+            return None
+        frames.append(frame)
+    return frames[0], frames[1]
 
 
 def _fixed_sectors(table: pa.Table) -> pa.Table:
@@ -299,11 +327,15 @@ def _fixed_sectors(table: pa.Table) -> pa.Table:
     return table.set_column(i, table.field(i).with_type(column.type), column)
 
 
-def write_tables(parts: Path, out: Path) -> None:
-    """Stream the parts into out/runs.parquet and out/zone.parquet, chunk by chunk (so in run,
-    year, sector order), holding one row group at a time; atomic."""
+def write_tables(parts: Path, out: Path, chunks: int | None = None) -> None:
+    """Stream the parts of chunks 0..chunks-1 (default: every part in `parts`) into the result
+    tables in `out` (runs.parquet, zone.parquet ...), chunk by chunk (so in run, year, sector
+    order), holding one row group at a time; atomic. A stray file in `parts` is never read."""
     for kind, name in TABLES.items():
-        files = sorted(parts.glob(f"{kind}-*.parquet"))
+        if chunks is None:
+            files = sorted(parts.glob(f"{kind}-*.parquet"))
+        else:
+            files = [parts / _part_names(i)[PART_KINDS.index(kind)] for i in range(chunks)]
         with atomic_path(out / name) as tmp:
             writer: pq.ParquetWriter | None = None
             batch: list[pa.Table] = []
@@ -328,9 +360,12 @@ def write_tables(parts: Path, out: Path) -> None:
 
 
 def load_table(path: Path) -> pd.DataFrame:
-    """A result table (runs.parquet or zone.parquet) as a DataFrame; sectors as a categorical
-    in SECTOR_IDS order."""
-    frame = pd.read_parquet(path)
+    """A result table (runs.parquet or zone.parquet) as a DataFrame, checked before use
+    (model/results.py: an EnsembleError naming the file if it is missing, unreadable, empty or
+    of another kind); sectors as a categorical in SECTOR_IDS order."""
+    from .results import read_table
+
+    frame = read_table(path, EnsembleError)
     if "sector" in frame:
         frame["sector"] = pd.Categorical(frame["sector"], categories=SECTOR_IDS)
     return frame
@@ -433,7 +468,10 @@ def check_scheduler_address(scheduler: str) -> str:
     """The address with its protocol (tcp:// when none is given), checked without connecting:
     a known protocol, a host and a port. A one-line EnsembleError otherwise."""
     address = scheduler if "://" in scheduler else f"tcp://{scheduler}"
-    where = urlsplit(address)
+    try:
+        where = urlsplit(address)
+    except ValueError as exc:
+        raise EnsembleError(f"--scheduler: cannot read the address {scheduler[:200]!r}: {exc}") from None
     if where.scheme not in DASK_PROTOCOLS:
         raise EnsembleError(
             f"--scheduler: unsupported protocol {where.scheme + '://'!r} in {scheduler[:200]}; "
@@ -485,22 +523,23 @@ def run_ensemble(
         aggregate = EnsembleAggregate(spec.runs)
         tasks: list[Task] = []
         for i, runs in enumerate(spec.chunks()):
-            if _chunk_done(store, i):
-                aggregate.add(*_read_part(store, i))
+            saved = _read_part(store, i, runs) if _chunk_verified(store, spec, i, runs) else None
+            if saved is not None:
+                aggregate.add(*saved)
                 if progress:
                     progress(len(runs))
             else:
                 tasks.append((i, runs))
         chunk_runs = dict(tasks)
         for chunk, tables in _chunk_results(spec, tasks, workers, client):
-            _write_part(store, chunk, chunk_runs[chunk], tables)
+            _write_part(store, spec, chunk, chunk_runs[chunk], tables)
             aggregate.add(*tables[:2])
             if progress:
                 progress(len(tables[1]["run"].unique()))
     finally:
         if own_client and client is not None:
             client.close()
-    write_tables(parts, out)
+    write_tables(parts, out, len(spec.chunks()))
     return aggregate
 
 
@@ -522,12 +561,8 @@ AGENT_GROWTH = 4.0
 """Upper bound of the growth of agents over a projection (measured: x3.9 firms, x2.3 cohorts)."""
 
 
-def physical_memory() -> int:
-    """Bytes of memory of this machine (0 if unknown)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 0
+AGGREGATE_BYTES_PER_RUN = 1_000
+"""Memory the aggregate of an ensemble keeps per run (measured ~0.6 KB), with margin."""
 
 
 def run_memory(settings: RunSettings) -> int:
@@ -537,7 +572,7 @@ def run_memory(settings: RunSettings) -> int:
     return int(agents * BYTES_PER_AGENT)
 
 
-def check_settings(runs: int, seed: int, workers: int, settings: RunSettings) -> None:
+def check_settings(runs: int, seed: int, workers: int, settings: RunSettings, scheduler: str | None = None) -> None:
     """One-line EnsembleError (named like the CLI option) for settings that cannot run here."""
 
     def number(name: str, value: Any, low: float, high: float, integer: bool = False) -> None:
@@ -550,195 +585,40 @@ def check_settings(runs: int, seed: int, workers: int, settings: RunSettings) ->
             raise EnsembleError(f"--{name}: must be at most {high:,} (got {echo(value)})")
 
     number("runs", runs, 1, MAX_RUNS, integer=True)
-    number("seed", seed, 0, 2**63 - 1, integer=True)
+    number("seed", seed, 0, MAX_SEED, integer=True)
     number("workers", workers, 1, MAX_WORKERS, integer=True)
+    if scheduler:
+        check_scheduler_address(scheduler)
+    else:
+        check_workers(workers)
     number("scale", settings.scale, 1e-3, 1.0)
     number("persons-per-agent", settings.persons_per_agent, 1.0, 1e7)
-    need = run_memory(settings)
-    total = physical_memory()
-    processes = max(1, min(workers, math.ceil(runs / CHUNK_RUNS)))
-    if total and processes * (need + PROCESS_BYTES) > 0.8 * total:
-        raise EnsembleError(
-            f"the settings need about {need / 2**30:.1f} GB per run ({processes} process(es)); this machine has "
-            f"{total / 2**30:.1f} GB: lower --workers, --scale or raise persons per agent"
-        )
+    processes = 1 if scheduler else max(1, min(workers, math.ceil(runs / CHUNK_RUNS)))
+    check_work(runs, processes, run_memory(settings), "runs", "--runs, --workers or --scale", AGGREGATE_BYTES_PER_RUN)
 
 
 # ---------------------------------------------------------------------- the output folder
-class Interrupted(Exception):
-    """An ensemble stopped by SIGINT or SIGTERM; finished chunks are kept for --resume."""
+def stage_ensemble(folder: OutputFolder, spec: EnsembleSpec, resume: bool) -> Path:
+    """Prepare `<out>/unfinished/` for the run; returns it. With resume, the parts of an
+    unfinished run are kept (or, for a finished one, linked from `<out>/parts`), after checking
+    they are this ensemble's; without, a previous unfinished run is discarded."""
+    staged = folder.staging / PARTS_DIR / MANIFEST
+    finished = folder.root / PARTS_DIR / MANIFEST
+    if not resume:
+        return folder.stage()
 
-    def __init__(self, signame: str, done: int, total: int, folder: Path) -> None:
-        super().__init__(f"interrupted ({signame}) after {done} of {total} runs")
-        self.signame, self.done, self.total, self.folder = signame, done, total, folder
-
-
-class Terminated(BaseException):
-    """Raised in the main thread by the CLI's SIGTERM handler (a BaseException, like
-    KeyboardInterrupt, so that no `except Exception` swallows it)."""
-
-
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """SIGINT and SIGTERM held back (delivered at the end) while the block runs, in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def _is_etown_summary(path: Path) -> bool:
-    try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > 50 << 20:
-            return False
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and {"scenario", "scenario_sha256", "seed", "runs"} <= data.keys()
-
-
-class OutputFolder:
-    """The folder of one ensemble's results (`--out`): resolved once; locked while a run uses
-    it; the run in progress lives in `<out>/unfinished/` and replaces the previous results
-    only when it has finished; nothing outside the folder is written or deleted, and inside it
-    only etown's own files are. `extra`: result files a command writes besides RESULT_FILES
-    (committed and owned like them)."""
-
-    def __init__(self, out: str | Path, extra: tuple[str, ...] = ()) -> None:
-        try:
-            self.root = Path(os.path.realpath(os.path.abspath(out)))
-        except (OSError, ValueError) as exc:
-            raise EnsembleError(f"--out: {echo(str(out))}: cannot use: {exc}") from None
-        self.staging = self.root / STAGING_DIR
-        self.lock_path = self.root / LOCK_FILE
-        self._fd: int | None = None
-        self._created = False
-        self.files = (*RESULT_FILES, *extra)
-
-    # ---- checks
-    def check(self) -> None:
-        """Refuse a folder that is not a directory or holds files of ours that etown did not write."""
-        root = self.root
-        if os.path.lexists(root) and not root.is_dir():
-            raise EnsembleError(f"--out: {root} exists and is not a folder")
-        if not root.is_dir():
-            return
-        ours = (root / OWNER_MARK).is_file() or (root / PARTS_DIR / MANIFEST).is_file()
-        ours = ours or _is_etown_summary(root / "summary.json")
-        for name in (*self.files, PARTS_DIR, STAGING_DIR):
-            p = root / name
-            if not os.path.lexists(p):
-                continue
-            if p.is_symlink():
-                raise EnsembleError(f"--out: {p} is a symbolic link; etown replaces only its own files there")
-            if name == STAGING_DIR:
-                if not (p.is_dir() and ((p / OWNER_MARK).is_file() or not any(p.iterdir()))):
-                    raise EnsembleError(f"--out: {p} was not written by etown; move it or choose another --out")
-            elif name == PARTS_DIR:
-                if not (p.is_dir() and (p / MANIFEST).is_file()):
-                    raise EnsembleError(f"--out: {p} was not written by etown; move it or choose another --out")
-            elif not ours:
-                raise EnsembleError(f"--out: {p} was not written by etown; move it or choose another --out")
-
-    # ---- lock
-    def lock(self, command: str) -> None:
-        """Take the folder's lock (creating the folder); a one-line EnsembleError naming the
-        holder if another run has it."""
-        try:
-            if not self.root.is_dir():
-                self.root.mkdir(parents=True)
-                self._created = True
-            while True:
-                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    holder = os.pread(fd, 2000, 0).decode("utf-8", "replace").strip() or "holder unknown"
-                    os.close(fd)
-                    raise EnsembleError(
-                        f"--out: {self.root} is in use by another etown run ({' '.join(holder.split())}); "
-                        "wait for it to finish or choose another --out"
-                    ) from None
-                try:
-                    same = os.stat(self.lock_path).st_ino == os.fstat(fd).st_ino
-                except FileNotFoundError:
-                    same = False
-                if same:  # not a lock file that its holder removed while we opened it
-                    break
-                os.close(fd)
-            holder = (
-                f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}: {command}"
-            )
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, (" ".join(holder.split())[:1000] + "\n").encode(), 0)
-            self._fd = fd
-        except OSError as exc:
-            raise EnsembleError(f"--out: {self.root}: cannot use: {exc.strerror or exc}") from None
-
-    def release(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                self.lock_path.unlink()
-            os.close(self._fd)
-            self._fd = None
-        if self._created:  # a folder we made and left empty (the run stopped before writing)
-            with contextlib.suppress(OSError):
-                self.root.rmdir()
-
-    # ---- staging and commit
-    def stage(self, spec: EnsembleSpec, resume: bool) -> Path:
-        """Prepare `<out>/unfinished/` for the run; returns it. Finishes first a commit that a
-        killed run left half done. With resume, the parts of an unfinished run are kept (or,
-        for a finished one, linked from `<out>/parts`), after checking they are this ensemble's."""
-        with signals_deferred():
-            self._finish_commit()
-        staged = self.staging / PARTS_DIR / MANIFEST
-        finished = self.root / PARTS_DIR / MANIFEST
-        if resume:
-            saved = next((m for m in (staged, finished) if m.is_file()), None)
-            if saved is not None:
-                check_manifest(saved.parent, spec)
-        if not resume and self.staging.exists():
-            shutil.rmtree(self.staging)
-        self.staging.mkdir(exist_ok=True)
-        (self.staging / OWNER_MARK).touch()
-        if resume and not staged.is_file() and finished.is_file():  # resume a finished ensemble: reuse its parts
-            target = self.staging / PARTS_DIR
+    def keep(staging: Path) -> None:
+        saved = next((m for m in (staged, finished) if m.is_file()), None)
+        if saved is not None:
+            check_manifest(saved.parent, spec)
+        if not staged.is_file() and finished.is_file():  # resume a finished ensemble: reuse its parts
+            target = staging / PARTS_DIR
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(finished.parent, target, copy_function=_link_or_copy)
             own_copy(target)
-        return self.staging
 
-    def commit(self) -> None:
-        """Replace the previous results with the staged ones (summary.json last); SIGINT and
-        SIGTERM wait until it is done; a run killed meanwhile is completed by the next run."""
-        with signals_deferred():
-            self._finish_commit()
-
-    def _finish_commit(self) -> None:
-        st, root = self.staging, self.root
-        if not (st / "summary.json").is_file():
-            return
-        (root / "summary.json").unlink(missing_ok=True)  # the folder has no summary until the new one is in
-        for name in self.files:
-            if name != "summary.json" and (st / name).is_file():
-                os.replace(st / name, root / name)
-        old = st / ".old-parts"
-        if (st / PARTS_DIR).is_dir():
-            if (root / PARTS_DIR).is_dir():
-                if old.exists():
-                    shutil.rmtree(old)
-                os.replace(root / PARTS_DIR, old)
-            os.replace(st / PARTS_DIR, root / PARTS_DIR)
-        (root / OWNER_MARK).touch()
-        os.replace(st / "summary.json", root / "summary.json")
-        shutil.rmtree(st)
+    return folder.stage(keep=keep)
 
 
 def _link_or_copy(src: str, dst: str) -> None:

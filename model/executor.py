@@ -19,7 +19,10 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
@@ -67,7 +70,7 @@ def local_pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         yield None
         return
     ctx = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),))
     try:
         yield pool
     except BaseException:  # interrupted (Ctrl-C, SIGTERM), failed, or the consumer stopped early
@@ -77,10 +80,13 @@ def local_pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _worker_init() -> None:
+def _worker_init(main: int | None = None) -> None:
     """In each worker process: Ctrl-C in a terminal reaches the whole process group, but only
-    the main process handles it (it ends the workers); and a worker dies with its parent (the
-    forkserver, which ends with the main process), even if the main process was killed."""
+    the main process handles it (it ends the workers); and a worker ends when the main process
+    `main` does, however it ends (even SIGKILL): a watchdog thread waits on the main process
+    (a pidfd on Linux, else polling) and exits at once. The parent-death signal
+    (PR_SET_PDEATHSIG) is set too, but it follows the worker's parent, the forkserver, which
+    lives as long as any worker holds its 'alive' pipe: it cannot be relied on alone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import ctypes
@@ -90,8 +96,48 @@ def _worker_init() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
         if os.getppid() != parent:  # the parent died before prctl: go too
             os._exit(1)
-    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still ends workers
+    except (OSError, AttributeError):  # not Linux: the watchdog still ends workers
         pass
+    if main is not None:
+        watch_parent(main)
+
+
+WATCH_INTERVAL_S = 0.5
+"""How often a worker without pidfds looks whether the main process still runs."""
+
+
+def watch_parent(main: int) -> None:
+    """Exit this process (at once, status 1) as soon as process `main` ends (a daemon thread)."""
+    try:
+        fd = os.pidfd_open(main)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        fd = None
+
+    def wait() -> None:
+        if fd is not None:
+            select.select([fd], [], [])  # readable when the process has ended
+            os._exit(1)
+        while _alive(main):
+            time.sleep(WATCH_INTERVAL_S)
+        os._exit(1)
+
+    threading.Thread(target=wait, name="etown-watchdog", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (ended, not yet reaped) counts as ended
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _kill_pool(pool: ProcessPoolExecutor) -> None:

@@ -19,6 +19,7 @@ CSV.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -28,8 +29,10 @@ import pandas as pd
 
 from .analysis import BN, p_key
 from .api import read_summary
-from .ensemble import EnsembleError, load_table
+from .ensemble import EnsembleError
 from .io import write_atomic
+from .results import read_table
+from .sectors import SECTOR_IDS
 
 FORMATS = ("csv", "xlsx")
 EXCEL_ROWS = 1_048_576
@@ -142,10 +145,13 @@ def _bn_name(column: str) -> str:
 
 
 def tables(folder: Path) -> dict[str, pd.DataFrame]:
-    """The tables of a finished ensemble (see the module docstring), in export order."""
+    """The tables of a finished ensemble (see the module docstring), in export order; every
+    file read is checked first (model/results.py): a malformed one is one EnsembleError line."""
     s = read_summary(folder, "RESULTS_DIR")
-    end = int(s.get("end_year", s["years"][-1]))
-    key = p_key(end) if p_key(end) in next(iter(s["clusters"].values())) else "p_100bn_by_2025"
+    end = int(s.get("end_year") or s["years"][-1])
+    key = p_key(end)
+    if any(not isinstance(c.get(key), (int, float)) or isinstance(c.get(key), bool) for c in s["clusters"].values()):
+        raise EnsembleError(f"RESULTS_DIR: {folder / 'summary.json'}: not a summary written by etown run: no {key}")
     clusters = pd.DataFrame(
         [
             {
@@ -177,18 +183,21 @@ def tables(folder: Path) -> dict[str, pd.DataFrame]:
     )
     out = {"clusters": clusters, "output_bands": bands, "zone_bands": zone_bands}
     runs = folder / "runs.parquet"
-    if runs.is_file():
-        frame = load_table(runs)
+    if os.path.lexists(runs):
+        frame = read_table(runs, EnsembleError)
+        frame["sector"] = pd.Categorical(frame["sector"].astype(str), categories=SECTOR_IDS)
+        if frame["sector"].isna().any():
+            raise EnsembleError(f"{runs}: column sector: sectors etown does not know")
         wide = frame.pivot_table(index=["run", "year"], columns="sector", values="output_yuan", observed=True) / BN
         wide.columns = [f"output_bn.{c}" for c in wide.columns]
         out["runs"] = wide.reset_index()
-    if (folder / "zone.parquet").is_file():
-        zone = pd.read_parquet(folder / "zone.parquet")
+    if os.path.lexists(folder / "zone.parquet"):
+        zone = read_table(folder / "zone.parquet", EnsembleError)
         money = [c for c in zone.columns if _is_money(c)]
         zone[money] = zone[money] / BN
         out["zone"] = zone.rename(columns={c: f"{c}_bn" for c in money})
-    if (folder / "inputs.parquet").is_file():
-        out["inputs"] = _money_inputs(pd.read_parquet(folder / "inputs.parquet"))
+    if os.path.lexists(folder / "inputs.parquet"):
+        out["inputs"] = _money_inputs(read_table(folder / "inputs.parquet", EnsembleError))
     return out
 
 
@@ -262,26 +271,50 @@ def about_rows(summary: dict[str, Any], folder: Path) -> list[tuple[str, Any]]:
     ]
 
 
-def export(folder: Path, fmt: str, out: Path | None = None) -> Path:
-    """Write the tables as CSV files (a folder) or one xlsx workbook; returns where."""
+def export_tables(folder: Path, fmt: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The tables to export and the summary, read and checked before anything is written (one
+    EnsembleError line for a bad format, a malformed result, or tables too large for Excel)."""
     if fmt not in FORMATS:
         raise EnsembleError(f"--format: must be csv or xlsx, got {fmt!r}")
     found = tables(folder)
-    units = column_units(found)
+    if fmt == "xlsx":
+        too_big = [f"{name} ({len(f):,} rows)" for name, f in found.items() if len(f) + HEADER_ROWS > EXCEL_ROWS]
+        if too_big:
+            raise EnsembleError(
+                f"--format xlsx: {', '.join(too_big)} exceed Excel's {EXCEL_ROWS:,} rows a sheet; use --format csv"
+            )
+    return found, read_summary(folder, "RESULTS_DIR")
+
+
+def csv_names(found: dict[str, pd.DataFrame]) -> tuple[str, ...]:
+    """The CSV files of an export: one per table, and units.csv."""
+    return (*(f"{name}.csv" for name in found), "units.csv")
+
+
+def write_csv(found: dict[str, pd.DataFrame], target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for name, frame in {**found, "units": column_units(found)}.items():
+        write_atomic(target / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
+
+
+def workbook_name(summary: dict[str, Any], folder: Path) -> str:
+    return f"{summary.get('scenario') or folder.name}.xlsx"
+
+
+def write_workbook_file(path: Path, found: dict[str, pd.DataFrame], summary: dict[str, Any], folder: Path) -> None:
+    write_atomic(path, lambda p: write_workbook(p, found, column_units(found), about_rows(summary, folder)))
+
+
+def export(folder: Path, fmt: str, out: Path | None = None) -> Path:
+    """Write the tables as CSV files (a folder) or one xlsx workbook; returns where (`etown
+    export` does the same inside its locked output folder)."""
+    found, summary = export_tables(folder, fmt)
     if fmt == "csv":
         target = out if out is not None else folder / "export"
-        target.mkdir(parents=True, exist_ok=True)
-        for name, frame in {**found, "units": units}.items():
-            write_atomic(target / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
+        write_csv(found, target)
         return target
-    too_big = [f"{name} ({len(f):,} rows)" for name, f in found.items() if len(f) + HEADER_ROWS > EXCEL_ROWS]
-    if too_big:
-        raise EnsembleError(
-            f"--format xlsx: {', '.join(too_big)} exceed Excel's {EXCEL_ROWS:,} rows a sheet; use --format csv"
-        )
-    summary = read_summary(folder, "RESULTS_DIR")
-    target = out if out is not None else folder / f"{summary.get('scenario', folder.name)}.xlsx"
-    write_atomic(target, lambda p: write_workbook(p, found, units, about_rows(summary, folder)))
+    target = out if out is not None else folder / workbook_name(summary, folder)
+    write_workbook_file(target, found, summary, folder)
     return target
 
 

@@ -90,10 +90,31 @@ def write_atomic(path: str | Path, writer: Callable[[Path], Any]) -> None:
 
 def write_json(path: str | Path, data: Any, digits: int | None = None) -> None:
     """Write JSON (UTF-8, indented) atomically; with `digits`, floats rounded to that many
-    significant digits (`rounded`)."""
+    significant digits (`rounded`). A number that is not finite (NaN, infinite) is written as
+    null: the file is always standard JSON, which every reader accepts."""
     if digits is not None:
         data = rounded(data, digits)
-    write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"))
+    text = json.dumps(finite(data), indent=2, ensure_ascii=False, allow_nan=False, default=_plain)
+    write_atomic(path, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+
+
+def finite(data: Any) -> Any:
+    """A copy of nested dicts/lists/tuples with every NaN or infinite float (numpy's too) as None."""
+    if isinstance(data, float) or (hasattr(data, "dtype") and getattr(data, "ndim", None) == 0):
+        value = data.item() if hasattr(data, "item") else data
+        return value if not isinstance(value, float) or math.isfinite(value) else None
+    if isinstance(data, dict):
+        return {k: finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(v) for v in data]
+    return data
+
+
+def _plain(value: Any) -> Any:
+    """What json cannot write itself: numpy arrays as lists."""
+    if hasattr(value, "tolist"):
+        return finite(value.tolist())
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 RESULT_DIGITS = 5

@@ -95,12 +95,22 @@ def _to_schedule(value: Any) -> Any:
         kind, pts = ("ramp", value["ramp"]) if set(value) == {"ramp"} else ("steps", value)
         if not isinstance(pts, dict):
             raise ValueError("a ramp is a mapping year -> value")
-        try:
-            points = tuple(sorted((int(y), v) for y, v in pts.items()))
-        except (TypeError, ValueError):
-            raise ValueError(f"per-year values need years as keys, got {list(pts)[:3]}") from None
-        return {"kind": kind, "points": points}
+        return {"kind": kind, "points": tuple(sorted((_year_key(y), v) for y, v in pts.items()))}
     return value
+
+
+def _year_key(key: Any) -> int:
+    """A per-year key as a whole year: 2021, '2021' or 2021.0; anything else (2021.5, '2021a',
+    true) is a ValueError, never truncated."""
+    if isinstance(key, bool):
+        raise ValueError(f"per-year values need whole years as keys, got {key!r}")
+    if isinstance(key, int):
+        return key
+    if isinstance(key, float) and key.is_integer():
+        return int(key)
+    if isinstance(key, str) and key.strip().isdigit():
+        return int(key)
+    raise ValueError(f"per-year values need whole years as keys, got {str(key)[:40]!r}")
 
 
 Num = Annotated[float | Schedule, BeforeValidator(_to_schedule)]

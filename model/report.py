@@ -540,12 +540,25 @@ def _environment() -> Environment:
     return Environment(loader=PackageLoader("model", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
+def report_path(first: Path, lang: Lang = "en") -> Path:
+    """Where the report goes by default: report.html (report_<lang>.html) in the first result folder."""
+    return Path(first) / ("report.html" if lang == "en" else f"report_{lang}.html")
+
+
 def write_report(paths: list[Path], lang: Lang = "en", out: Path | None = None, baseline: str | None = None) -> Path:
-    """Write the report (default: report.html, or report_zh.html, in the first result folder)."""
+    """Write the report (default: `report_path`)."""
     html = build_report(paths, lang, baseline)
-    target = out if out is not None else Path(paths[0]) / ("report.html" if lang == "en" else f"report_{lang}.html")
+    target = out if out is not None else report_path(paths[0], lang)
     write_atomic(target, lambda p: p.write_text(html, encoding="utf-8"))
     return target
 
 
-__all__ = ["build_report", "find_results", "format_headline", "headline_rows", "read_summary", "write_report"]
+__all__ = [
+    "build_report",
+    "find_results",
+    "format_headline",
+    "headline_rows",
+    "read_summary",
+    "report_path",
+    "write_report",
+]

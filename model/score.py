@@ -47,6 +47,7 @@ from .cluster_model import ZONE_METRICS
 from .data import facts
 from .io import echo, read_yaml_mapping
 from .levers import SectorId
+from .results import TABLE_COLUMNS, read_table
 
 BN = 1e9
 ZoneMetric = Literal[ZONE_METRICS]  # type: ignore[valid-type]
@@ -197,41 +198,6 @@ def _reference_growth(metric: str, wide: pd.DataFrame, start: int) -> tuple[floa
     return float(np.median(b[ok] / a[ok]) - 1), f"ensemble median growth {start}->{start + 1}"
 
 
-RESULT_COLUMNS = {
-    "runs.parquet": {"run": "integer", "year": "integer", "sector": "text", "output_yuan": "number"},
-    "zone.parquet": {"run": "integer", "year": "integer"},
-}
-"""Columns `etown score` needs in each result table, and their kind (zone.parquet also needs
-the metrics the observations name, as numbers)."""
-
-
-def _check_table(path: Path, frame: pd.DataFrame, name: str) -> None:
-    """A one-line ObservationsError unless the table has the columns, kinds and rows of an
-    `etown run` result (catches swapped, truncated or foreign tables)."""
-    missing = [c for c in RESULT_COLUMNS[name] if c not in frame.columns]
-    if missing:
-        raise ObservationsError(
-            f"{path}: not an etown {name} table: no column(s) {', '.join(missing[:4])}"
-            + (" ..." if len(missing) > 4 else "")
-        )
-    if frame.empty:
-        raise ObservationsError(f"{path}: the table has no rows")
-    for col, kind in RESULT_COLUMNS[name].items():
-        ok = {
-            "integer": pd.api.types.is_integer_dtype,
-            "number": pd.api.types.is_numeric_dtype,
-            "text": lambda s: not pd.api.types.is_numeric_dtype(s),
-        }[kind](frame[col])
-        if not ok:
-            raise ObservationsError(f"{path}: column {col}: must hold {kind} values, has {frame[col].dtype}")
-    if name == "runs.parquet":
-        unknown = sorted(set(frame["sector"].astype(str)) - set(SectorId.__args__))  # type: ignore[attr-defined]
-        if unknown:
-            raise ObservationsError(f"{path}: column sector: unknown sector(s) {echo(unknown)}")
-    if frame["year"].nunique() < 2:
-        raise ObservationsError(f"{path}: needs at least two years (the start year and one projected)")
-
-
 def _read_results(results_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not results_dir.is_dir():
         raise ObservationsError(f"{results_dir}: not a folder; give the folder of a finished `etown run`")
@@ -240,15 +206,25 @@ def _read_results(results_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         p = results_dir / name
         if not p.is_file():
             raise ObservationsError(f"{results_dir}: no {name}; give the folder of a finished `etown run`")
-        try:
-            frame = pd.read_parquet(p)
-        except Exception as exc:  # a damaged file: say which
-            raise ObservationsError(f"{p}: cannot read: {echo(' '.join(str(exc).split()))}") from None
-        _check_table(p, frame, name)
+        frame = read_table(p, ObservationsError, TABLE_COLUMNS[name])
+        if name == "runs.parquet":
+            unknown = sorted(set(frame["sector"].astype(str)) - set(SectorId.__args__))  # type: ignore[attr-defined]
+            if unknown:
+                raise ObservationsError(f"{p}: column sector: unknown sector(s) {echo(unknown)}")
+        if frame["year"].nunique() < 2:
+            raise ObservationsError(f"{p}: needs at least two years (the start year and one projected)")
         tables.append(frame)
     runs_sets = [set(t["run"].unique()) for t in tables]
     if runs_sets[0] != runs_sets[1]:
         raise ObservationsError(f"{results_dir}: runs.parquet and zone.parquet hold different runs (mixed results?)")
+    years = [sorted(set(t["year"].unique())) for t in tables]
+    if years[0] != years[1]:
+        raise ObservationsError(f"{results_dir}: runs.parquet and zone.parquet hold different years (mixed results?)")
+    for t, name in zip(tables, ("runs.parquet", "zone.parquet"), strict=True):
+        keys = ["run", "year", "sector"] if name == "runs.parquet" else ["run", "year"]
+        per_run = t.groupby("run", observed=True)["year"].nunique()
+        if t.duplicated(keys).any() or (per_run != len(years[0])).any():
+            raise ObservationsError(f"{results_dir / name}: not one row per {', '.join(keys)} (a damaged table)")
     return tables[0], tables[1]
 
 
@@ -264,6 +240,8 @@ def score_ensemble(results_dir: str | Path, observations: str | Path) -> dict[st
             raise ObservationsError(f"{p}: no column {metric}, which {observations} observes")
         if not pd.api.types.is_numeric_dtype(zone[metric]):
             raise ObservationsError(f"{p}: column {metric}: must hold number values, has {zone[metric].dtype}")
+        if not np.isfinite(zone[metric].to_numpy(dtype=float)).all():
+            raise ObservationsError(f"{p}: column {metric}: holds values that are not finite numbers (NaN or infinite)")
     years = sorted(int(y) for y in zone["year"].unique())
     start, end = years[0], years[-1]
     runs = int(zone["run"].nunique())

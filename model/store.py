@@ -12,9 +12,14 @@ manifest is the same work is reused, finished parts are read back and only the r
 folder holding *different* work is a one-line `StoreError` naming what differs, never wiped,
 unless the caller asks for a fresh start (`fresh=True`: `etown run` without `--resume`,
 an experiment with `--fresh`), which discards the parts of a folder that holds our manifest.
-A part whose size or checksum no longer matches its line is refused with a one-line error
-naming it. A part written but not yet listed (the process was killed in between) is complete,
-since parts are written atomically (a temporary file renamed): it is listed when next seen.
+Verified parts. A part is listed (its line appended) before its temporary file is renamed into
+place, so a finished part is always listed and an unlisted file is never taken for one. Reading
+a part back (`get`) checks everything its line promises: a regular file (not a link), its size
+and SHA-256, and what it holds (`expect`: run indices, seed, stream, chunk ...). A part that
+fails any check is reported in one line (`notice`) and computed again, so a resumed piece of
+work is the same as one never interrupted. A fresh start (`fresh=True`) and `discard_store`
+remove only the files the store lists (and its own temporaries): a user's file in the folder is
+never deleted; the store then stops with one line naming it.
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .io import write_atomic, write_json
+from .io import atomic_path, write_json
 
 MANIFEST = "manifest.json"
 INDEX = "parts.jsonl"
@@ -38,6 +43,11 @@ FORMAT = 1
 
 class StoreError(RuntimeError):
     """A store that cannot be used as asked (one line for the user)."""
+
+
+def notice(message: str) -> None:
+    """Report a part that is computed again (one line on stderr; tests replace it)."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _canonical(data: Any) -> Any:
@@ -60,6 +70,10 @@ def _differences(old: Any, new: Any) -> list[str]:
     return [k for k in keys if old.get(k) != new.get(k)]
 
 
+def _is_temporary(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
+
+
 class PartStore:
     """A folder of finished parts (see the module docstring). Use `PartStore.open`."""
 
@@ -68,6 +82,7 @@ class PartStore:
         self.kind = kind
         self.fingerprint = _canonical(fingerprint)
         self._index: dict[str, dict[str, Any]] = {}
+        self.redone: list[str] = []  # parts found damaged or foreign, computed again
 
     # ---- opening: the manifest rule
     @classmethod
@@ -77,57 +92,55 @@ class PartStore:
         store = cls(folder, kind, fingerprint)
         manifest = store.folder / MANIFEST
         expected = {"store": "etown parts", "format": FORMAT, "kind": kind, "fingerprint": store.fingerprint}
-        if manifest.is_file():
-            try:
-                saved = json.loads(manifest.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                saved = None
+        if store.folder.is_symlink() or (store.folder.exists() and not store.folder.is_dir()):
+            raise StoreError(f"{store.folder} is not a folder etown made; move it or choose another --out")
+        saved = _read_manifest(manifest)
+        if saved is not None:
             if saved == expected and not fresh:
                 store._read_index()
                 store._remove_temporaries()
                 return store
-            if not fresh:
-                if not (isinstance(saved, dict) and saved.get("store") == expected["store"]):
-                    why = "were written by an older etown (no part list to check them against)"
+            if not fresh or saved.get("store") != expected["store"]:
+                if saved.get("store") != expected["store"]:
+                    why = "were not written by this etown (no part list to check them against)"
                 elif saved.get("kind") != kind:
                     why = f"belong to a different kind of work ({saved.get('kind')})"
                 else:
                     what = ", ".join(_differences(saved.get("fingerprint"), store.fingerprint))
                     why = f"belong to a different {kind} ({what} differ)"
                 raise StoreError(f"{store.folder}: the saved parts {why}" + (f"; {hint}" if hint else ""))
-            shutil.rmtree(store.folder)
-        elif store.folder.exists() and any(store.folder.iterdir()):
+            discard_store(store.folder)
+        elif store.folder.exists() and any(not _is_temporary(p.name) for p in store.folder.iterdir()):
             raise StoreError(
-                f"{store.folder} holds files etown did not write (no {MANIFEST}); move them or choose another --out"
+                f"{store.folder} holds files etown did not write (no valid {MANIFEST}); "
+                "move them or choose another --out"
             )
         store.folder.mkdir(parents=True, exist_ok=True)
+        store._remove_temporaries()
         write_json(manifest, expected)
-        (store.folder / INDEX).touch()
+        (store.folder / INDEX).write_bytes(b"")
         return store
 
     @classmethod
     def existing(cls, folder: Path, kind: str, fingerprint: Any) -> PartStore | None:
         """The store in `folder` if it holds this work (read only: nothing is created); else None."""
         store = cls(folder, kind, fingerprint)
-        try:
-            saved = json.loads((store.folder / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not (
-            isinstance(saved, dict) and saved.get("kind") == kind and saved.get("fingerprint") == store.fingerprint
-        ):
+        saved = _read_manifest(store.folder / MANIFEST)
+        if not (saved and saved.get("kind") == kind and saved.get("fingerprint") == store.fingerprint):
             return None
         store._read_index()
         return store
 
     def _read_index(self) -> None:
         path = self.folder / INDEX
-        if not path.is_file():
+        if path.is_symlink() or not path.is_file():
             return
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 entry = json.loads(line)
-                self._index[str(entry["name"])] = entry
+                name = entry["name"]
+                if isinstance(name, str) and "/" not in name and not name.startswith("."):
+                    self._index[name] = entry
             except (ValueError, KeyError, TypeError):
                 continue  # a line torn by a kill: that part is simply done again
 
@@ -140,46 +153,103 @@ class PartStore:
         return self.folder / name
 
     def has(self, name: str) -> bool:
-        """The part is finished: its file is there (listed, or written just before a kill and
-        listed now)."""
-        if not (self.folder / name).is_file():
-            return False
-        if name not in self._index:
-            self._list(name, {"listed": "after a restart"})
-        return True
+        """The part is listed and its file is there (`get` checks its content)."""
+        path = self.folder / name
+        return name in self._index and path.is_file() and not path.is_symlink()
 
     def entries(self) -> dict[str, dict[str, Any]]:
         """name -> its line (bytes, sha256, and what the part holds)."""
         return dict(self._index)
 
-    def verify(self, name: str) -> Path:
-        """The part's path, after checking its size and checksum against its line (a one-line
-        StoreError naming the part otherwise)."""
-        entry, path = self._index[name], self.folder / name
-        size = path.stat().st_size
-        if size != entry.get("bytes") or _sha256(path) != entry.get("sha256"):
-            raise StoreError(
-                f"{path}: damaged part (size or checksum differs from {INDEX}); delete it and run again to redo it"
-            )
-        return path
+    def problem(self, name: str, **expect: Any) -> str | None:
+        """What is wrong with a listed part (None: nothing; it holds what its line says)."""
+        entry, path = self._index.get(name), self.folder / name
+        if entry is None:
+            return "not listed"
+        if path.is_symlink() or not path.is_file():
+            return "not a regular file" if os.path.lexists(path) else "missing"
+        if path.stat().st_size != entry.get("bytes") or _sha256(path) != entry.get("sha256"):
+            return f"size or checksum differs from {INDEX}"
+        wrong = [k for k, v in _canonical(expect).items() if entry.get(k) != v]
+        if wrong:
+            return f"holds other work ({', '.join(wrong)} differ)"
+        return None
+
+    def get(self, name: str, **expect: Any) -> Path | None:
+        """The path of a finished part that passes every check (`problem`), else None: the part
+        is to be computed (a listed part that fails is reported by `notice` and forgotten)."""
+        if name not in self._index:
+            return None
+        why = self.problem(name, **expect)
+        if why is None:
+            return self.folder / name
+        self.reject(name, why)
+        return None
+
+    def reject(self, name: str, why: str) -> None:
+        """Forget a damaged or foreign part (it is computed again), and say so."""
+        self._index.pop(name, None)
+        self.redone.append(name)
+        notice(f"{self.folder / name}: damaged or foreign part ({why}); computing it again")
+
+    def verify(self, name: str, **expect: Any) -> Path:
+        """The part's path, after the checks of `get`; a one-line StoreError naming it otherwise."""
+        why = self.problem(name, **expect)
+        if why is not None:
+            raise StoreError(f"{self.folder / name}: damaged part ({why}); delete it and run again to redo it")
+        return self.folder / name
 
     def put(self, name: str, writer: Callable[[Path], Any], **meta: Any) -> None:
-        """Write a part atomically (`writer(tmp_path)`), then list it with its size and checksum."""
-        write_atomic(self.folder / name, writer)
-        self._list(name, meta)
+        """Write a part: `writer(tmp_path)`, list it with its size, checksum and `meta`, then
+        rename it into place (so a part on disk is always listed). A file of that name the
+        store does not list is not replaced (a StoreError naming it)."""
+        target = self.folder / name
+        if os.path.lexists(target) and name not in self._index and name not in self.redone:
+            raise StoreError(f"{target}: a file etown did not list in {INDEX}; move it or choose another --out")
+        with atomic_path(target) as tmp:
+            writer(tmp)
+            entry = {"name": name, "bytes": tmp.stat().st_size, "sha256": _sha256(tmp), **_canonical(meta)}
+            self._append(entry)
+        self._index[name] = entry
 
-    def _list(self, name: str, meta: dict[str, Any]) -> None:
-        path = self.folder / name
-        entry = {"name": name, "bytes": path.stat().st_size, "sha256": _sha256(path), **_canonical(meta)}
+    def _append(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, sort_keys=True) + "\n"
-        fd = os.open(self.folder / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        fd = os.open(self.folder / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         try:
             os.write(fd, line.encode("utf-8"))
             with contextlib.suppress(OSError):
                 os.fsync(fd)
         finally:
             os.close(fd)
-        self._index[name] = entry
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 64 << 20:
+            return None
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"store": None}  # a manifest etown cannot read: not a store of ours
+    return saved if isinstance(saved, dict) else {"store": None}
+
+
+def discard_store(folder: Path) -> None:
+    """Remove a store: the parts it lists, its manifest, part list and temporaries. A file it
+    does not list is a user's: then nothing is removed, and a StoreError names the file."""
+    store = PartStore(folder, "", None)
+    store._read_index()
+    ours = {*store._index, MANIFEST, INDEX}
+    foreign = sorted(
+        p.name for p in folder.iterdir() if not _is_temporary(p.name) and (p.name not in ours or p.is_dir())
+    )
+    if foreign:
+        raise StoreError(f"{folder / foreign[0]} was not written by etown; move it or choose another --out")
+    for name in ours:
+        path = folder / name
+        if os.path.lexists(path):
+            path.unlink()
+    store._remove_temporaries()
+    folder.rmdir()
 
 
 def own_copy(folder: Path) -> None:

@@ -90,18 +90,22 @@ def test_store_manifest_rule_resume_and_damaged_parts(tmp_path: Path, monkeypatc
     msg = str(err.value)
     assert "\n" not in msg and "different test (seed differ)" in msg and "--fresh" in msg
     assert len(list(folder.glob("*.npy"))) == 3
-    # a damaged part is refused, naming it
+    # a damaged part is computed again (and said so): the answer is the uninterrupted one
     victim = sorted(folder.glob("*.npy"))[0]
     victim.write_bytes(victim.read_bytes()[:-8] + b"\0" * 8)
-    with pytest.raises(StoreError, match=victim.name):
-        Runner([oc.P_ALL_FOUR], 1, store=PartStore.open(folder, "test", fingerprint)).evaluate(points, 30)
-    # a part written but never listed (killed in between) is complete (atomic writes): listed, not redone
-    victim.unlink()
-    (folder / "parts.jsonl").write_text("")
     store = PartStore.open(folder, "test", fingerprint)
-    Runner([oc.P_ALL_FOUR], 1, store=store).evaluate(points, 30)
-    assert len(calls) == n + 1 and len(PartStore.open(folder, "test", fingerprint).entries()) == 3
-    # fresh: starts again; a folder of someone else's files is refused
+    redone = Runner([oc.P_ALL_FOUR], 1, store=store).evaluate(points, 30)
+    assert len(calls) == n + 1 and store.redone == [victim.name] and np.array_equal(first[0], redone[0])
+    # a file the part list does not name is never taken for a part, nor replaced
+    (folder / "parts.jsonl").write_text("")
+    with pytest.raises(StoreError, match=f"{victim.name}: a file etown did not list"):
+        Runner([oc.P_ALL_FOUR], 1, store=PartStore.open(folder, "test", fingerprint)).evaluate(points, 30)
+    # fresh: deletes only what the part list names (the unlisted file stays, and is named)
+    with pytest.raises(StoreError, match=f"{victim.name} was not written by etown"):
+        PartStore.open(folder, "test", {"seed": 2}, fresh=True)
+    assert victim.is_file() and (folder / "manifest.json").is_file()
+    for part in folder.glob("*.npy"):
+        part.unlink()
     PartStore.open(folder, "test", {"seed": 2}, fresh=True)
     assert json.loads((folder / "manifest.json").read_text())["fingerprint"] == {"seed": 2}
     (tmp_path / "theirs").mkdir()

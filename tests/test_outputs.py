@@ -96,7 +96,7 @@ def test_export_csv_and_xlsx(cut: api.EnsembleResult, tmp_path: Path) -> None:
     csv_dir = tmp_path / "csv"
     result = runner.invoke(app, ["export", str(cut.out), "--format", "csv", "--out", str(csv_dir)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in csv_dir.iterdir()} == {
+    assert {p.name for p in csv_dir.iterdir() if not p.name.startswith(".")} == {
         f"{n}.csv" for n in ("clusters", "output_bands", "zone_bands", "runs", "zone", "inputs", "units")
     }
     clusters = pd.read_csv(csv_dir / "clusters.csv")

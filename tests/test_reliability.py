@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from model import api
 from model.cli import app
-from model.ensemble import LOCK_FILE, PARTS_DIR, STAGING_DIR, OutputFolder
+from model.ensemble import LOCK_FILE, PARTS_DIR, RESULT_FILES, STAGING_DIR, OutputFolder
 from model.io import MAX_FILE_BYTES, MAX_NODES
 
 from .conftest import ROOT, SCENARIOS
@@ -326,7 +326,7 @@ def test_out_that_is_a_file_or_a_symlinked_result(tmp_path: Path) -> None:
 
 def test_second_run_on_a_locked_folder_is_refused_naming_the_holder(finished: Path) -> None:
     before = _snapshot(finished)
-    holder = OutputFolder(finished)
+    holder = OutputFolder(finished, "run", RESULT_FILES)
     holder.lock("etown run held-by-the-test.yaml")
     try:
         line = _one_line(
@@ -374,10 +374,10 @@ def test_commit_killed_half_way_is_completed_by_the_next_run(tmp_path: Path, mon
     monkeypatch.setattr(os, "replace", real_replace)
     assert not (out / "summary.json").exists()  # never a summary that disagrees with the tables
     assert (out / STAGING_DIR / "summary.json").exists()
-    folder = OutputFolder(out)
+    folder = OutputFolder(out, "run", RESULT_FILES)
     folder.lock("test")
     try:
-        folder.stage(api.EnsembleSpec(api.load_scenario(SCENARIOS / "baseline.yaml").scenario, 2, 9), resume=False)
+        folder.stage()
     finally:
         folder.release()
     new = json.loads((out / "summary.json").read_text())

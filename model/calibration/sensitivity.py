@@ -34,7 +34,7 @@ import pandas as pd
 from .. import outcomes as oc
 from ..ensemble import RunSettings
 from ..io import write_atomic, write_json
-from ..levers import lever_specs, with_levers
+from ..levers import lever_specs, value_at, with_levers
 from ..params import Params, default_params, param_specs
 from ..plots import save_figure
 from ..scenario import Scenario
@@ -139,8 +139,14 @@ def lever_value(scenario: Scenario, lever: LeverRange) -> float:
     section, key = lever.path
     val = getattr(getattr(scenario, section), key)
     if isinstance(val, dict):  # anchor projects: mean rate over the target sectors
-        val = float(np.mean([val.get(s, 0.0) for s in TARGET_SECTORS]))
-    return float(val) / lever.factor
+        val = float(np.mean([_mean_over_years(val.get(s, 0.0), scenario) for s in TARGET_SECTORS]))
+    return _mean_over_years(val, scenario) / lever.factor
+
+
+def _mean_over_years(value: Any, scenario: Scenario) -> float:
+    """A lever's value as one number: a per-year schedule's mean over the projected years (a
+    design point then holds the lever at a constant value)."""
+    return float(np.mean([value_at(value, y) for y in scenario.years[1:]]))
 
 
 def nominal_point(scenario: Scenario, params: Params | None = None) -> dict[str, float]:
@@ -198,6 +204,7 @@ def evaluate_design(
     params: Params | None = None,
     progress: Callable[[int], None] | None = None,
     client: Any = None,
+    store: Any = None,
 ) -> np.ndarray:
     """Outcomes (rows of X x outcomes: the mean over the point's replications) of a design; X's
     columns are the inputs `names`; inputs not in `names` keep the scenario's levers and `params`
@@ -219,7 +226,7 @@ def evaluate_design(
             progress(1)
 
     with Executor(workers, client) as ex:
-        values = Runner(OUTCOMES, seed, ex, None, runs_done).evaluate(points, runs_per_point)
+        values = Runner(OUTCOMES, seed, ex, store, runs_done).evaluate(points, runs_per_point)
     return np.array([v.mean(axis=0) for v in values]).reshape(len(points), len(OUTCOMES))
 
 
@@ -363,11 +370,17 @@ def run_sensitivity(
     inputs: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
     client: Any = None,
+    parts: Path | None = None,
+    fresh: bool = False,
 ) -> SensitivityResult:
     """Morris screening and/or Sobol indices of the target-cluster outcomes.
 
     n: Morris trajectories (default 10); sobol_n: Sobol base sample (a power of two; the design
-    has sobol_n x (k + 2) points); sobol_top: inputs kept for Sobol after Morris screening."""
+    has sobol_n x (k + 2) points); sobol_top: inputs kept for Sobol after Morris screening.
+    parts: an output folder whose `parts-sensitivity/` keeps the finished replications (a rerun
+    after an interruption runs only the rest; `fresh`: discard them first)."""
+    from ..experiments.core import open_store
+
     started = time.perf_counter()
     chosen = select_inputs(inputs)
     outcomes = outcome_names(base.end_year)
@@ -380,6 +393,9 @@ def run_sensitivity(
         "workers": workers,
         "progress": progress,
         "client": client,
+        "store": open_store(
+            parts, "sensitivity", {"seed": seed, "scale": scale, "runs_per_point": runs_per_point}, fresh=fresh
+        ),
     }
     common["params"] = defaults
     frames: list[pd.DataFrame] = []

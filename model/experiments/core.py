@@ -44,6 +44,7 @@ from .. import outcomes as oc
 from ..ensemble import RunSettings, run_replication
 from ..executor import local_pool, run_tasks
 from ..outcomes import Outcome
+from ..outfolder import parts_name
 from ..scenario import Scenario
 from ..stats import Estimate, probability
 from ..store import PartStore
@@ -239,8 +240,9 @@ class Runner:
         for p, b, key in plan:
             if key in self._done or key in todo:
                 continue
-            if self.store is not None and self.store.has(key):
-                self._done[key] = np.load(self.store.verify(key), allow_pickle=False)
+            saved = self._saved(key, p, b)
+            if saved is not None:
+                self._done[key] = saved
                 if self.progress:
                     self.progress(len(b))
             else:
@@ -267,6 +269,24 @@ class Runner:
             keys_p = [block_key(p, self.outcomes, self.seed, b) for b in self._blocks(n)]
             out.append(np.concatenate([self._done[k] for k in keys_p]) if keys_p else np.empty((0, len(self.outcomes))))
         return out
+
+    def _saved(self, key: str, point: Point, runs: list[int]) -> np.ndarray | None:
+        """A block read back from the store, after every check (size, checksum, seed, stream,
+        run indices, shape); None (computed again, and said so) when it fails one."""
+        if self.store is None:
+            return None
+        path = self.store.get(key, seed=self.seed, stream=point.stream, runs=[runs[0], runs[-1] + 1])
+        if path is None:
+            return None
+        try:
+            values = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            self.store.reject(key, f"cannot be read: {exc}")
+            return None
+        if values.shape != (len(runs), len(self.outcomes)):
+            self.store.reject(key, f"holds {values.shape}, not {len(runs)} runs x {len(self.outcomes)} outcomes")
+            return None
+        return values
 
     def until(
         self,
@@ -405,10 +425,10 @@ def code_fingerprint() -> str:
 
 
 def open_store(out: Path | None, kind: str, fingerprint: Any, fresh: bool = False) -> PartStore | None:
-    """An experiment's store in `<out>/parts` (None without out): the store's manifest rule,
+    """An experiment's store in `<out>/parts-<kind>` (None without out): the store's manifest rule,
     with the code's fingerprint in the manifest (parts of other code are not reused)."""
     if out is None:
         return None
     return PartStore.open(
-        Path(out) / "parts", kind, {**fingerprint, "code": code_fingerprint()}, fresh=fresh, hint=FRESH_HINT
+        Path(out) / parts_name(kind), kind, {**fingerprint, "code": code_fingerprint()}, fresh=fresh, hint=FRESH_HINT
     )

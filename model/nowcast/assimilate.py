@@ -35,12 +35,13 @@ from tqdm import tqdm
 from ..analysis import EnsembleAggregate, p_key, wilson_interval
 from ..calibration.store import default_source
 from ..ensemble import (
-    OWNER_MARK,
     PARTS_DIR,
+    RESULT_FILES,
     STAGING_DIR,
     TABLES,
     EnsembleError,
     EnsembleSpec,
+    Interrupted,
     OutputFolder,
     RunSettings,
     check_settings,
@@ -331,10 +332,15 @@ def assimilate(
         raise EnsembleError(f"--ess-threshold: must be in (0, 1], got {smc_settings.ess_threshold:g}")
     source = default_source()
     run_settings = RunSettings(scale=scale, persons_per_agent=persons_per_agent, param_source=source)
-    check_settings(runs, seed, workers, run_settings)
+    check_settings(runs, seed, workers, run_settings, scheduler)
     spec = EnsembleSpec(sc, runs, seed, run_settings)
     obs = ObservationModel.build(obs_file.observations, sc.start_year)
-    folder = OutputFolder(out if out is not None else Path("results") / f"{sc.name}_nowcast", EXTRA_FILES)
+    folder = OutputFolder(
+        out if out is not None else Path("results") / f"{sc.name}_nowcast",
+        "assimilate",
+        ("summary.json", *[f for f in RESULT_FILES if f != "summary.json"], *EXTRA_FILES),
+        (PARTS_DIR, PRIOR_DIR),
+    )
     folder.check()
     prior_dir = folder.root / PRIOR_DIR if prior is None else Path(os.path.realpath(prior))
     if prior is not None and prior_dir == folder.root:
@@ -352,24 +358,29 @@ def assimilate(
         folder.lock(command or f"model.api.assimilate({str(loaded.path)!r}, {str(obs_file.path)!r})")
         stack.callback(folder.release)
         folder.check()
+        if prior is None:
+            folder.own(PRIOR_DIR)
         # 1. the prior ensemble
         t = time.perf_counter()
         if not _prior_usable(prior_dir, loaded, spec):
             if say:
                 say(f"running the prior ensemble ({runs} runs) into {prior_dir}")
-            run(
-                loaded,
-                runs=runs,
-                seed=seed,
-                workers=workers,
-                out=prior_dir,
-                scheduler=scheduler,
-                resume=_resumable(prior_dir, spec),
-                scale=scale,
-                persons_per_agent=persons_per_agent,
-                progress=progress,
-                command=command,
-            )
+            try:
+                run(
+                    loaded,
+                    runs=runs,
+                    seed=seed,
+                    workers=workers,
+                    out=prior_dir,
+                    scheduler=scheduler,
+                    resume=_resumable(prior_dir, spec),
+                    scale=scale,
+                    persons_per_agent=persons_per_agent,
+                    progress=progress,
+                    command=command,
+                )
+            except Interrupted as exc:  # the command to resume is this one, on this folder
+                raise Interrupted(exc.signame, exc.done, exc.total, folder.root, exc.kept) from None
         elif say:
             say(f"reusing the prior ensemble in {prior_dir}")
         timings["prior_s"] = time.perf_counter() - t
@@ -427,8 +438,8 @@ def assimilate(
             timings["total_s"] = time.perf_counter() - started
             report["timings_s"] = timings
             report["message"] = failure
-            (folder.root / OWNER_MARK).touch()  # the diagnostics are etown's: a rerun may replace them
-            write_json(folder.root / "assimilation.json", rounded(report))
+            staging = folder.stage()  # the diagnostics are committed like any result
+            write_json(staging / "assimilation.json", rounded(report))
             save_figure(
                 nowcast_figure(
                     prior_tables["quarters"],
@@ -437,12 +448,13 @@ def assimilate(
                     prior_summary,
                     note=obs_file.description,
                 ),
-                folder.root / "nowcast.png",
+                staging / "nowcast.png",
             )
+            folder.commit()
             raise Collapsed(f"{report['message']}; diagnostics: {folder.root / 'assimilation.json'}")
         # 3. the updated ensemble
         t = time.perf_counter()
-        staging = folder.stage(spec, resume=False)
+        staging = folder.stage()
         todo = runs - sum(1 for p, _ in final_groups(result.particles) if not result.particles.moved[p])
         with tqdm(total=todo, desc="updated ensemble", unit="run", disable=not progress, leave=False) as bar:
             tables = updated_tables(result.particles, prior_tables, sim, obs, smc_settings.seed, runner, bar.update)
