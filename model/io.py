@@ -11,6 +11,7 @@ the caller's error class with one line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -86,6 +87,15 @@ def write_atomic(path: str | Path, writer: Callable[[Path], Any]) -> None:
     """Call `writer(tmp_path)` and move the result to `path` atomically."""
     with atomic_path(path) as tmp:
         writer(tmp)
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex), read in 1 MB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def write_json(path: str | Path, data: Any, digits: int | None = None) -> None:

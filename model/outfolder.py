@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .io import sha256_file
 from .signals import signals_deferred
 
 MARK = ".etown"
@@ -61,14 +62,6 @@ def staging_name(command: str) -> str:
 def parts_name(command: str) -> str:
     """The parts folder (model/store.py) of a command inside its output folder."""
     return "parts" if command in ENSEMBLE_COMMANDS else f"parts-{command}"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------- the mark

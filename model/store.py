@@ -25,7 +25,6 @@ never deleted; the store then stops with one line naming it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
@@ -33,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .io import atomic_path, write_json
+from .io import atomic_path, sha256_file, write_json
 
 MANIFEST = "manifest.json"
 INDEX = "parts.jsonl"
@@ -53,14 +52,6 @@ def notice(message: str) -> None:
 def _canonical(data: Any) -> Any:
     """JSON round trip: tuples become lists, keys strings (what the manifest holds)."""
     return json.loads(json.dumps(data, sort_keys=True, default=str))
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _differences(old: Any, new: Any) -> list[str]:
@@ -168,7 +159,7 @@ class PartStore:
             return "not listed"
         if path.is_symlink() or not path.is_file():
             return "not a regular file" if os.path.lexists(path) else "missing"
-        if path.stat().st_size != entry.get("bytes") or _sha256(path) != entry.get("sha256"):
+        if path.stat().st_size != entry.get("bytes") or sha256_file(path) != entry.get("sha256"):
             return f"size or checksum differs from {INDEX}"
         wrong = [k for k, v in _canonical(expect).items() if entry.get(k) != v]
         if wrong:
@@ -208,7 +199,7 @@ class PartStore:
             raise StoreError(f"{target}: a file etown did not list in {INDEX}; move it or choose another --out")
         with atomic_path(target) as tmp:
             writer(tmp)
-            entry = {"name": name, "bytes": tmp.stat().st_size, "sha256": _sha256(tmp), **_canonical(meta)}
+            entry = {"name": name, "bytes": tmp.stat().st_size, "sha256": sha256_file(tmp), **_canonical(meta)}
             self._append(entry)
         self._index[name] = entry
 
