@@ -65,7 +65,8 @@ def test_effects_on_the_standin(monkeypatch, seed: int) -> None:
     assert m["value_added_per_yuan"] == pytest.approx(0, abs=1e-12)
     assert pd.isna(money.loc["policy.approval_months", "output_per_yuan"])  # not a spending lever
     text = res.format()
-    assert "scenario with the measure minus scenario without it" in text and "per extra yuan" in text
+    assert "effects of each lever" in text and "scenario with the lever minus scenario without it" in text
+    assert "per extra yuan" in text
 
 
 def test_cli_effects_writes_a_table_to_paste_and_a_forest_plot(tmp_path: Path) -> None:
