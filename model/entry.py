@@ -75,6 +75,7 @@ class EntryRules:
         # public money instead), the rest backs start-ups that found no other money (smaller ones)
         induced = (source == UNFUNDED) & targeted
         sales = np.where(induced, sales * p.induced_size_factor, sales)
+        sales = market.cap_joint_sales(sales, weight, sector, m.markets.market, m.pop["entrant_market_share_max"])
         need = entry_exit.startup_capital(
             sales, p.capital_intensity, m.pop["spare_capacity"], m.pop["startup_cash_years"]
         )
@@ -124,7 +125,9 @@ class EntryRules:
         if not sec.size:
             return
         weight = m.entrant_weight[sec]
-        sales = self.sizes(m, sec)
+        sales = market.cap_joint_sales(
+            self.sizes(m, sec), weight, sec, m.markets.market, m.pop["entrant_market_share_max"]
+        )
         need = entry_exit.startup_capital(
             sales, m.params.capital_intensity, m.pop["spare_capacity"], m.pop["startup_cash_years"]
         )

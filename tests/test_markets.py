@@ -181,3 +181,20 @@ def test_capacity_investment_hand_values():
     need = growth.investment_need(cap, target, 0.5)
     assert_allclose(need, [5.0, 21.5, 0.0])  # idle capacity is kept: no negative need
     assert_allclose(growth.expand_capacity(cap, target, np.array([1.0, 0.5, 1.0])), [110.0, 121.5, 100.0])
+
+
+def test_entrants_joint_sales_are_capped_at_a_share_of_their_market() -> None:
+    """Two sectors: the first sector's entrants want 2 x 30 + 1 x 40 = 100 against a market of
+    100 (cap 0.5 -> 50: scaled by one half); the second's want 10 of 100 (left alone)."""
+    sales = np.array([30.0, 40.0, 10.0])
+    weight = np.array([2.0, 1.0, 1.0])
+    sector = np.array([0, 0, 1])
+    capped = market.cap_joint_sales(sales, weight, sector, np.array([100.0, 100.0]), 0.5)
+    np.testing.assert_allclose(capped, [15.0, 20.0, 10.0])
+    # their attraction then takes exactly the capped sales from the incumbents (total 7)
+    a = market.entrant_attraction(capped[:2], weight[:2], 100.0, 7.0)
+    np.testing.assert_allclose(a, capped[:2] * 7.0 / 50.0)
+    # a sector with no market gets start-ups without sales, and no attraction
+    none = market.cap_joint_sales(sales, weight, sector, np.array([0.0, 100.0]), 0.5)
+    np.testing.assert_allclose(none, [0.0, 0.0, 10.0])
+    assert not market.entrant_attraction(none[:2], weight[:2], 0.0, 7.0).any()

@@ -45,12 +45,28 @@ def delivery_update(attraction: np.ndarray, sales: np.ndarray, desired: np.ndarr
     return attraction * served**switching
 
 
+def cap_joint_sales(
+    sales: np.ndarray, weight: np.ndarray, sector: np.ndarray, market: np.ndarray, max_share: float
+) -> np.ndarray:
+    """Start-up sales (yuan/yr per firm) scaled down, sector by sector, so that the new firms of
+    one step (each agent standing for `weight` firms) want at most `max_share` of their sector's
+    market part (`market` per sector, yuan/yr) between them: a cohort of entrants cannot expect
+    to win most of a market within a quarter, however strong the pull to enter."""
+    joint = np.bincount(sector, weights=sales * weight, minlength=market.size)
+    limit = max_share * market
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(joint > limit, limit / joint, 1.0)
+    return sales * factor[sector]
+
+
 def entrant_attraction(sales: np.ndarray, weight: np.ndarray, market: float, total: float) -> np.ndarray:
     """Attraction of new firms (one value per agent, each standing for `weight` firms) whose
     desired sales are `sales` (yuan/yr each) once they have joined a sector whose market part
     is `market` (yuan/yr) and total attraction `total`: they take that share from the
     incumbents. The new firms' joint desired sales must stay below the market."""
     sw = float(np.sum(sales * weight))
+    if sw <= 0.0:
+        return np.zeros_like(sales, dtype=float)
     if sw >= market:
         raise ValueError(f"entrants' desired sales ({sw:.3g}) exceed the market ({market:.3g})")
     return sales * total / (market - sw)
