@@ -190,7 +190,10 @@ def test_calibrated_file_matches_current_data_and_feeds_runs() -> None:
         pytest.skip("not calibrated yet")
     prov = content["provenance"]
     assert prov["data_sha256"] == file_sha256("zone_facts.yaml")
-    assert prov["parameters_sha256"] == file_sha256("parameters.yaml")
+    assert store.made_with(content, file_sha256("parameters.yaml"))  # or a checked amendment
+    assert not store.made_with(content, "0" * 64)  # any other parameter file needs a recalibration
+    for amendment in prov.get("parameters_amended", []):
+        assert amendment["change"] and amendment["check"]
     specs = param_specs()
     assert set(content["point"]) == set(CALIBRATED)
     for draw in content["sample"]["draws"]:

@@ -38,6 +38,15 @@ def load_calibrated() -> dict[str, Any] | None:
     return None if content is None else copy.deepcopy(content)
 
 
+def made_with(content: dict[str, Any], parameters_sha256: str) -> bool:
+    """Whether a calibrated file fits the parameter file with this SHA-256: the one it was made
+    with, or a later one listed under `provenance.parameters_amended` (a change checked to leave
+    the history runs, and so the posterior, unchanged; each entry says what and how)."""
+    prov = content.get("provenance", {})
+    amended = [a.get("parameters_sha256") for a in prov.get("parameters_amended", [])]
+    return parameters_sha256 == prov.get("parameters_sha256") or parameters_sha256 in amended
+
+
 def calibrated_point() -> dict[str, float]:
     """Point estimate of the calibrated parameters ({} if not calibrated)."""
     content = _content()
