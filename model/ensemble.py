@@ -133,15 +133,16 @@ def record_tables(run: int, rec: RunRecord) -> tuple[pd.DataFrame, pd.DataFrame]
 
 def quarter_table(run: int, rec: RunRecord) -> pd.DataFrame:
     """(run, year, quarter) rows of one run's quarterly record (quarters.parquet): the
-    QUARTER_METRICS and `output.<sector>` (yuan produced in the quarter). Steps are quarters:
-    step k covers quarter (k - 1) % 4 + 1 of year start + 1 + (k - 1) // 4."""
+    QUARTER_METRICS and `output.<sector>` (yuan produced in the step). With P steps a year
+    (4 by default: quarters), step k covers period (k - 1) % P + 1 of year start + 1 + (k - 1) // P."""
     n = rec.quarter_output.shape[0]
+    per_year = n // max(len(rec.years) - 1, 1)
     steps = np.arange(n)
     table = pd.DataFrame(
         {
             "run": np.full(n, run, dtype=np.int32),
-            "year": (rec.years[0] + 1 + steps // 4).astype(np.int16),
-            "quarter": (steps % 4 + 1).astype(np.int8),
+            "year": (rec.years[0] + 1 + steps // per_year).astype(np.int16),
+            "quarter": (steps % per_year + 1).astype(np.int8),
         }
     )
     for m in QUARTER_METRICS:
