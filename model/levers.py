@@ -312,7 +312,7 @@ class Clusters(Section):
             channel="targeting: which sectors' firms may receive guidance-fund equity and seed money, loan-interest, "
             "rent and R&D subsidies (0 = not eligible; among eligible firms the weight sets who is served first "
             "when money is short)",
-            mechanism="agents.py (GuidanceFund.invest, Government.pay)",
+            mechanism="funders.py (GuidanceFund.invest, Government.pay)",
             moves="equity invested, subsidies paid by sector",
             alternative=1.0,
             metric="equity_invested",
@@ -396,7 +396,7 @@ class Ecosystem(Section):
             channel="more money for the guidance fund's equity and seed deals, on top of the special funds; the "
             "fund invests only what firms can use (their financing gaps, start-ups that find no other money), "
             "the rest is unspent",
-            mechanism="agents.py (GuidanceFund.invest), mechanisms/finance.py",
+            mechanism="funders.py (GuidanceFund.invest), mechanisms/finance.py",
             moves="guidance money available; equity invested where firms can use it",
             alternative=1e9,
             metric="budget_unspent",
@@ -611,7 +611,7 @@ class PolicySystem(Section):
             channel="the budget every instrument draws on (equity, interest and rent subsidies, R&D rewards, "
             "talent subsidies, project support); what an instrument does not spend is carried over or lapses "
             "(carry_over_share)",
-            mechanism="agents.py (Government), mechanisms/funding.py",
+            mechanism="funders.py (Government), mechanisms/funding.py",
             moves="budget spent by instrument",
             alternative=2e10,
             metric="budget_spent",
@@ -633,7 +633,7 @@ class PolicySystem(Section):
             plausible=(0, 1),
             channel="special funds an instrument did not spend in a year: carried over to the next year's "
             "budget of the same instrument (1) or lapsed back to the treasury (0)",
-            mechanism="agents.py (Government), mechanisms/funding.py",
+            mechanism="funders.py (Government), mechanisms/funding.py",
             moves="budget spent",
             alternative=1.0,
             metric="budget_spent",
@@ -650,7 +650,7 @@ class PolicySystem(Section):
             allowed=(0, 20),
             plausible=(0, 5),
             channel="private venture money co-invested with each guidance-fund yuan",
-            mechanism="agents.py (GuidanceFund.invest)",
+            mechanism="funders.py (GuidanceFund.invest)",
             moves="public money per equity yuan (guidance-fund money called)",
             alternative=4.0,
             metric="paid_guidance_equity",
@@ -664,7 +664,7 @@ class PolicySystem(Section):
             allowed=(1e5, 1e10),
             plausible=(1e6, 3e8),
             channel="guidance-fund ticket per firm (fewer, larger deals or many small ones)",
-            mechanism="agents.py (GuidanceFund.invest)",
+            mechanism="funders.py (GuidanceFund.invest)",
             moves="equity deals",
             alternative=1e7,
             metric="equity_deals",
@@ -1048,7 +1048,7 @@ def format_lever_table(markdown: bool = False) -> str:
             "[0, 1] each",
             "-",
             "split of the special funds over the six instruments (per year if given per year)",
-            "agents.py (Government)",
+            "funders.py (Government)",
             "budget by instrument (paid_<instrument>)",
             "-",
         )
